@@ -1,0 +1,92 @@
+"""The one schema: SQLModel tables shared by services, pages and migrations."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(index=True, unique=True, max_length=254)
+    name: str = Field(default='', max_length=200)
+    plan: str = Field(default='free', max_length=32)
+    is_admin: bool = False
+    disabled: bool = False
+    credits: int = 0  # cached balance; always equals SUM(CreditEntry.delta) and never negative
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+
+
+class CreditEntry(SQLModel, table=True):
+    """Append-only ledger. One `reserve` and at most one `refund` per video, by constraint."""
+    __table_args__ = (UniqueConstraint('video_id', 'kind', name='uq_credit_video_kind'),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key='user.id', index=True)
+    delta: int
+    kind: str = Field(max_length=16)  # grant | reserve | refund | adjust
+    video_id: str | None = Field(default=None, foreign_key='video.id')
+    reason: str = Field(default='', max_length=500)
+    actor_id: int | None = Field(default=None, foreign_key='user.id')
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Video(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint('user_id', 'idempotency_key', name='uq_video_user_idempotency'),
+        Index('ix_video_user_created', 'user_id', 'created_at'),
+        Index('ix_video_due', 'status', 'lease_expires_at'),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: int = Field(foreign_key='user.id')
+    idempotency_key: str = Field(max_length=64)
+    prompt: str = Field(max_length=2000)
+    model: str = Field(max_length=64)
+    size: str = Field(max_length=16)
+    seconds: int
+    cost: int
+    reference_path: str | None = None  # relative to DATA_DIR, the user's validated image
+    status: str = Field(default='queued', max_length=16)  # queued | running | completed | failed | cancelled
+    phase: str = Field(default='validate', max_length=16)  # the next step to do; see services/jobs.py
+    progress: int = 0
+    provider: str = Field(default='mock', max_length=16)
+    provider_job_id: str | None = Field(default=None, max_length=128)
+    error_code: str | None = Field(default=None, max_length=64)
+    error_message: str | None = Field(default=None, max_length=1000)
+    video_path: str | None = None
+    thumbnail_path: str | None = None
+    attempts: int = 0
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_expires_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    submitted_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = ('completed', 'failed', 'cancelled')
+
+
+class VideoEvent(SQLModel, table=True):
+    """One step of a video's log. The database is the truth; live pushes only mirror it."""
+    __table_args__ = (Index('ix_event_video_id', 'video_id', 'id'),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    video_id: str = Field(foreign_key='video.id')
+    step: int
+    message: str = Field(max_length=1000)
+    progress: int | None = None
+    status: str | None = Field(default=None, max_length=16)  # set on terminal events
+    created_at: datetime = Field(default_factory=utcnow)

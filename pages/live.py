@@ -1,0 +1,119 @@
+"""The live view of one video: step log, last five messages, progress, and the result.
+
+It replays the stored events, then follows new ones pushed by the event log; a slow timer
+re-reads the database too, so a push that never came (another replica's runner) is caught up.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nicegui import ui
+
+from models import Video, VideoEvent
+from pages.theme import status_chip
+from services import Services
+
+CATCH_UP_SECONDS = 5.0
+
+
+def media_url(video_id: str, variant: str, download: bool = False) -> str:
+    return f'/media/videos/{video_id}/{variant}' + ('?download=1' if download else '')
+
+
+def live_video(services: Services, video: Video, on_finished: Callable[[Video], None] | None = None) -> None:
+    """Draw the live panel of `video` in the current container and keep it up to date."""
+    client = ui.context.client
+    state = {'last_id': 0, 'finished': False, 'replayed': False}
+    pending: list[VideoEvent] = []
+
+    with ui.card().classes('w-full gap-3').mark('live-panel'):
+        with ui.row().classes('w-full items-center gap-2'):
+            ui.label('● Connected').classes('text-positive text-sm font-medium').mark('connected')
+            chip_box = ui.row()
+            ui.space()
+            percent = ui.label('').classes('text-sm text-gray-600').mark('progress-label')
+        progress = ui.linear_progress(value=video.progress / 100, show_value=False).props('rounded size=10px') \
+            .mark('progress')
+        with ui.column().classes('w-full gap-0 bg-indigo-50 rounded p-2 min-h-[7.5rem]').mark('last-five'):
+            recent = [ui.label('').classes('text-sm truncate w-full') for _ in range(5)]
+        with ui.expansion('Full log', icon='list', value=True).classes('w-full'):
+            log = ui.log(max_lines=200).classes('event-log h-48 w-full').mark('event-log')
+        result = ui.column().classes('w-full gap-2').mark('result')
+
+    def set_status(status: str) -> None:
+        chip_box.clear()
+        with chip_box:
+            status_chip(status).mark('status')
+
+    def show(event: VideoEvent) -> None:
+        if event.id <= state['last_id']:
+            return
+        state['last_id'] = event.id
+        log.push(f'{event.created_at:%H:%M:%S}  [{event.step}] {event.message}'
+                 + (f'    [Progress: {event.progress}%]' if event.progress is not None else ''))
+        texts = [label.text for label in recent[1:]] + [f'[{event.step}] {event.message}']
+        for label, text in zip(recent, texts):
+            label.set_text(text)
+        if event.progress is not None:
+            progress.set_value(event.progress / 100)
+            percent.set_text(f'{event.progress}%')
+        if event.status is None and event.step > 0:
+            set_status('running')
+        if event.status is not None and not state['finished']:
+            finish()
+
+    def finish() -> None:
+        state['finished'] = True
+        timer.deactivate()
+        done = services.videos.get(video.id)
+        set_status(done.status)
+        with result:
+            if done.status == 'completed':
+                progress.set_value(1)
+                percent.set_text('100%')
+                player(done)
+                ui.notify('Your video is ready', type='positive')
+            else:
+                refunded = services.credits.refunded_amount(done.id)
+                with ui.row().classes('w-full items-start gap-2 bg-red-50 text-red-900 rounded p-3').mark('failure'):
+                    ui.icon('error', color='negative')
+                    with ui.column().classes('gap-1'):
+                        ui.label(done.error_message or 'The video could not be made.').classes('font-medium')
+                        ui.label(f'{refunded:,} credits were refunded to your balance.' if refunded
+                                 else 'No credits were refunded.').classes('text-sm')
+                ui.notify(f'Video {done.status}: {done.error_message or ""}', type='negative')
+        if on_finished:
+            on_finished(done)
+
+    def on_event(event: VideoEvent) -> None:
+        if not state['replayed']:
+            pending.append(event)
+        else:
+            with client:
+                show(event)
+
+    def catch_up() -> None:
+        for event in services.events.since(video.id, state['last_id']):
+            show(event)
+
+    set_status(video.status)
+    unsubscribe = services.events.subscribe(video.id, on_event)
+    client.on_delete(unsubscribe)
+    timer = ui.timer(CATCH_UP_SECONDS, catch_up)
+    for event in services.events.since(video.id):
+        show(event)
+    state['replayed'] = True
+    for event in pending:
+        show(event)
+    if video.is_terminal and not state['finished']:
+        finish()
+
+
+def player(video: Video) -> None:
+    """The finished video, its thumbnail and a download button, all from authorized routes."""
+    ui.video(media_url(video.id, 'video'), autoplay=False, muted=True).classes('player').mark('player')
+    with ui.row().classes('items-center gap-3'):
+        ui.image(media_url(video.id, 'thumbnail')).classes('w-24 rounded').mark('thumbnail')
+        ui.button('Download MP4', icon='download',
+                  on_click=lambda: ui.download.from_url(media_url(video.id, 'video', download=True))) \
+            .mark('download')

@@ -1,0 +1,66 @@
+"""The step log of every video: rows in the database, mirrored live to subscribers.
+
+A writer adds an event inside its own transaction (`add`) and publishes it after the commit
+(`publish`). A reader replays from the database (`since`) and follows live (`subscribe`); it
+drops duplicates by event id, so subscribing before replaying loses nothing.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+
+from sqlmodel import Session, select
+
+from models import VideoEvent
+from services.db import Database
+
+log = logging.getLogger(__name__)
+Listener = Callable[[VideoEvent], None]
+
+# The seed's step numbers, kept so that its clients read our logs the same way.
+STARTED, VALIDATING, IMAGE, CALLING_API, WAITING, PROCESSING, DOWNLOADING, SAVING, UPDATING, COMPLETED = range(10)
+
+
+class EventLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._listeners: dict[str | None, set[Listener]] = defaultdict(set)
+
+    @staticmethod
+    def add(session: Session, video_id: str, step: int, message: str, *,
+            progress: int | None = None, status: str | None = None) -> VideoEvent:
+        """Append an event inside the caller's transaction; publish it after the commit."""
+        event = VideoEvent(video_id=video_id, step=step, message=message[:1000], progress=progress, status=status)
+        session.add(event)
+        session.flush()
+        return event
+
+    def publish(self, event: VideoEvent) -> None:
+        """Hand a committed event to everyone following its video (and to those following all)."""
+        for listener in [*self._listeners.get(event.video_id, ()), *self._listeners.get(None, ())]:
+            try:
+                listener(event)
+            except Exception:  # one broken page must not stop the job or other pages
+                log.exception('event listener failed for video %s', event.video_id)
+
+    def subscribe(self, video_id: str | None, listener: Listener) -> Callable[[], None]:
+        """Follow one video's events (or every video's, with None). Returns the unsubscribe."""
+        self._listeners[video_id].add(listener)
+
+        def unsubscribe() -> None:
+            listeners = self._listeners.get(video_id)
+            if listeners is not None:
+                listeners.discard(listener)
+                if not listeners:
+                    del self._listeners[video_id]
+        return unsubscribe
+
+    def since(self, video_id: str, after_id: int = 0) -> list[VideoEvent]:
+        """Every stored event of a video after `after_id`, oldest first."""
+        with self.db.session() as session:
+            return list(session.exec(select(VideoEvent).where(
+                VideoEvent.video_id == video_id, VideoEvent.id > after_id).order_by(VideoEvent.id)))
+
+    def listener_count(self) -> int:
+        return sum(len(listeners) for listeners in self._listeners.values())

@@ -1,0 +1,327 @@
+"""The runner: claims due videos with a lease and drives each through its phases.
+
+Phases, persisted on the video so that any runner can resume after a crash:
+
+    validate -> image -> submit -> (submitting) -> poll -> download -> finalize -> done
+
+`submitting` is written and committed *before* the provider's create call and replaced by
+`poll` together with the provider's job id right after it. A video found in `submitting` has an
+unknown outcome and is never blindly submitted again. Every write is fenced by the lease: a
+runner that lost its lease (it stalled past the expiry and another runner took over) cannot
+change the video any more.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlmodel import select
+
+from models import Video, utcnow
+from services import catalog, credits, images
+from services.config import Settings
+from services.db import Database
+from services.events import (CALLING_API, COMPLETED, DOWNLOADING, IMAGE, PROCESSING, SAVING, UPDATING,
+                             VALIDATING, WAITING, EventLog)
+from services.providers import Provider, ProviderError, ProviderJob
+from services.storage import Storage
+
+log = logging.getLogger(__name__)
+ACTIVE_STATUSES = ('queued', 'running')
+# The step a failure is reported under, by the phase it happened in.
+FAILURE_STEP = {'validate': VALIDATING, 'image': IMAGE, 'submit': CALLING_API, 'submitting': CALLING_API,
+                'poll': PROCESSING, 'download': DOWNLOADING, 'finalize': UPDATING}
+
+
+class LeaseLost(Exception):
+    """Another runner owns this video now; stop touching it."""
+
+
+class JobFailed(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Runner:
+    def __init__(self, db: Database, events: EventLog, provider: Provider, storage: Storage,
+                 settings: Settings) -> None:
+        self.db = db
+        self.events = events
+        self.provider = provider
+        self.storage = storage
+        self.settings = settings
+        self.owner = f'{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}'
+        self.jobs: dict[str, asyncio.Task] = {}
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._loop_task = asyncio.get_running_loop().create_task(self._run(), name='video-runner')
+
+    async def stop(self) -> None:
+        """Stop working and hand every held video back, so the next runner resumes it at once."""
+        if self._loop_task:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        for task in list(self.jobs.values()):
+            task.cancel()
+        await asyncio.gather(*self.jobs.values(), return_exceptions=True)
+        await self.db.call(self._release_all)
+
+    def wake(self) -> None:
+        """Look for due videos now (a submit just queued one)."""
+        self._wake.set()
+
+    @property
+    def alive(self) -> bool:
+        return self._loop_task is not None and not self._loop_task.done()
+
+    async def _run(self) -> None:
+        renew_every = self.settings.lease_seconds / 3
+        last_renewal = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if loop.time() - last_renewal >= renew_every:
+                    last_renewal = loop.time()
+                    lost = await self.db.call(self._renew, list(self.jobs))
+                    for video_id in lost:
+                        log.warning('lease on video %s lost; stopping its job', video_id)
+                        self.jobs[video_id].cancel()
+                free = self.settings.max_concurrent_jobs - len(self.jobs)
+                if free > 0:
+                    for video_id in await self.db.call(self._claim, free):
+                        self.jobs[video_id] = loop.create_task(self._work(video_id), name=f'video-{video_id}')
+            except Exception:
+                log.exception('runner loop error; retrying')
+            self._wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(self.settings.runner_idle_seconds, renew_every))
+
+    # --- leases --------------------------------------------------------------------------------
+
+    def _claim(self, limit: int) -> list[str]:
+        now = utcnow()
+        expiry = now + timedelta(seconds=self.settings.lease_seconds)
+        claimed = []
+        with self.db.session() as session:
+            candidates = session.exec(
+                select(Video.id).where(Video.status.in_(ACTIVE_STATUSES), _lease_free(now),
+                                       or_(Video.next_attempt_at.is_(None), Video.next_attempt_at <= now))
+                .order_by(Video.created_at).limit(limit)).all()
+        for video_id in candidates:
+            with self.db.session() as session:
+                result = session.exec(
+                    update(Video).where(Video.id == video_id, Video.status.in_(ACTIVE_STATUSES), _lease_free(now))
+                    .values(lease_owner=self.owner, lease_expires_at=expiry, attempts=Video.attempts + 1))
+                if result.rowcount == 1:
+                    claimed.append(video_id)
+        return claimed
+
+    def _renew(self, video_ids: list[str]) -> list[str]:
+        """Extend our leases; return the videos we no longer hold."""
+        if not video_ids:
+            return []
+        expiry = utcnow() + timedelta(seconds=self.settings.lease_seconds)
+        with self.db.session() as session:
+            session.exec(update(Video).where(Video.id.in_(video_ids), Video.lease_owner == self.owner)
+                         .values(lease_expires_at=expiry))
+            held = set(session.exec(select(Video.id).where(Video.id.in_(video_ids),
+                                                          Video.lease_owner == self.owner)).all())
+        return [video_id for video_id in video_ids if video_id not in held]
+
+    def _release_all(self) -> None:
+        with self.db.session() as session:
+            session.exec(update(Video).where(Video.lease_owner == self.owner)
+                         .values(lease_owner=None, lease_expires_at=None))
+
+    # --- one video -----------------------------------------------------------------------------
+
+    async def _work(self, video_id: str) -> None:
+        try:
+            video = await self.db.call(self._load, video_id)
+            started = video.started_at or utcnow()
+            remaining = (started + timedelta(seconds=self.settings.job_timeout_seconds) - utcnow()).total_seconds()
+            try:
+                await asyncio.wait_for(self._advance(video_id), timeout=max(remaining, 0.001))
+            except asyncio.TimeoutError:
+                raise JobFailed('timeout', f'The video took longer than {self.settings.job_timeout_seconds / 60:g} '
+                                'minutes and was stopped.') from None
+        except JobFailed as failure:
+            await self._finish_failed(video_id, failure.code, failure.message)
+        except LeaseLost:
+            log.info('video %s is worked by another runner now', video_id)
+        except asyncio.CancelledError:
+            pass  # shutdown or lost lease: the video stays resumable
+        except Exception:
+            log.exception('video %s failed unexpectedly', video_id)
+            await self._finish_failed(video_id, 'internal_error', 'Something went wrong on our side.')
+        finally:
+            self.jobs.pop(video_id, None)
+
+    async def _advance(self, video_id: str) -> None:
+        phases = {'validate': self._validate, 'image': self._prepare_image, 'submit': self._submit,
+                  'submitting': self._unknown_submit, 'poll': self._poll, 'download': self._download,
+                  'finalize': self._finalize}
+        while True:
+            video = await self.db.call(self._load, video_id)
+            if video.lease_owner != self.owner:
+                raise LeaseLost
+            if video.is_terminal or video.phase == 'done':
+                return
+            await phases[video.phase](video)
+
+    async def _validate(self, video: Video) -> None:
+        await self._save(video, VALIDATING, '🔍 Validating request parameters...',
+                         status='running', started_at=video.started_at or utcnow())
+        if video.model not in catalog.MODELS or video.size not in catalog.sizes_for(video.model) \
+                or video.seconds not in catalog.SECONDS:
+            raise JobFailed('invalid_request', f'{video.model} cannot make a {video.seconds} s video at {video.size}.')
+        await self._save(video, None, None, phase='image' if video.reference_path else 'submit')
+
+    async def _prepare_image(self, video: Video) -> None:
+        await self._save(video, IMAGE, '📸 Downloading and processing reference image...')
+        source = self.storage.path(video.reference_path)
+        try:
+            fitted = await asyncio.to_thread(images.fit, await asyncio.to_thread(source.read_bytes), video.size)
+        except (OSError, ValueError) as error:
+            raise JobFailed('invalid_image', 'The reference image could not be read.') from error
+        relative = await asyncio.to_thread(self.storage.save_bytes, 'references', '.png', fitted)
+        await self._save(video, IMAGE, '✅ Image processed successfully', phase='submit', reference_path=relative)
+        await asyncio.to_thread(self.storage.delete, video.reference_path)
+
+    async def _submit(self, video: Video) -> None:
+        await self._save(video, CALLING_API, f'🤖 Calling {self.provider.label} API (model: {video.model})...',
+                         phase='submitting')
+        image = await asyncio.to_thread(self.storage.path(video.reference_path).read_bytes) \
+            if video.reference_path else None
+        try:
+            job = await self.provider.create(prompt=video.prompt, model=video.model, size=video.size,
+                                             seconds=video.seconds, image=image)
+        except ProviderError as error:
+            if error.outcome_unknown:  # the render may have started: never resubmit blindly
+                await self._unknown_submit(video)
+            raise JobFailed(error.code, error.message) from error
+        await self._save(video, CALLING_API, f'✅ Video job submitted (Job ID: {job.id})',
+                         phase='poll', provider_job_id=job.id, submitted_at=utcnow())
+        await self._save(video, WAITING, '⏳ Waiting for AI processing (this may take 2-5 minutes)...')
+
+    async def _unknown_submit(self, video: Video) -> None:
+        raise JobFailed('submit_unknown', 'We lost contact with the video service while starting this video, '
+                        'so it was stopped rather than risk paying twice.')
+
+    async def _poll(self, video: Video) -> None:
+        started = video.submitted_at or utcnow()
+        while True:
+            job = await self._retrieve(video.provider_job_id)
+            if job.status == 'failed':
+                raise JobFailed(job.error_code or 'provider_failed', job.error_message or 'The video service could not make this video.')
+            if job.status == 'completed':
+                await self._save(video, PROCESSING, f'⏳ Processing video... ({_elapsed(started)}s elapsed)',
+                                 progress_event=100, phase='download', progress=100)
+                return
+            if job.progress != video.progress:
+                await self._save(video, PROCESSING, f'⏳ Processing video... ({_elapsed(started)}s elapsed)',
+                                 progress_event=job.progress, progress=job.progress)
+                video.progress = job.progress
+            await asyncio.sleep(self._poll_delay(job))
+
+    async def _download(self, video: Video) -> None:
+        await self._save(video, DOWNLOADING, '💾 Downloading generated video...')
+        video_temp, thumb_temp = self.storage.temp_path('.mp4'), self.storage.temp_path('.jpg')
+        try:
+            await self.provider.download(video.provider_job_id, 'video', video_temp)
+            await self.provider.download(video.provider_job_id, 'thumbnail', thumb_temp)
+            await self._save(video, SAVING, '📦 Saving video to storage...')
+            video_path = await asyncio.to_thread(self.storage.adopt, video_temp, 'videos', '.mp4')
+            thumb_path = await asyncio.to_thread(self.storage.adopt, thumb_temp, 'thumbnails', '.jpg')
+        except ProviderError as error:
+            raise JobFailed(error.code, f'The finished video could not be downloaded: {error.message}') from error
+        finally:
+            for temp in (video_temp, thumb_temp):
+                temp.unlink(missing_ok=True)
+        await self._save(video, None, None, phase='finalize', video_path=video_path, thumbnail_path=thumb_path)
+
+    async def _finalize(self, video: Video) -> None:
+        await self._save(video, UPDATING, '🗃️ Updating records...')
+        await self._save(video, COMPLETED, '🎉 Video generation completed successfully!', terminal='completed',
+                         status='completed', phase='done', progress=100, finished_at=utcnow(),
+                         lease_owner=None, lease_expires_at=None)
+
+    async def _retrieve(self, job_id: str) -> ProviderJob:
+        try:
+            return await self.provider.retrieve(job_id)
+        except ProviderError as error:
+            raise JobFailed(error.code, error.message) from error
+
+    def _poll_delay(self, job: ProviderJob) -> float:
+        delay = job.poll_after if job.poll_after is not None else self.settings.poll_max_seconds / 2
+        return min(max(delay, self.settings.poll_min_seconds), self.settings.poll_max_seconds)
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    async def _save(self, video: Video, step: int | None, message: str | None, *, terminal: str | None = None,
+                    progress_event: int | None = None, **changes) -> None:
+        """Apply `changes` and append one event in one transaction, fenced by our lease."""
+        event = await self.db.call(self._save_tx, video.id, step, message, terminal, progress_event, changes)
+        if event is not None:
+            self.events.publish(event)
+
+    def _save_tx(self, video_id, step, message, terminal, progress_event, changes):
+        with self.db.session() as session:
+            if changes:
+                result = session.exec(update(Video).where(Video.id == video_id, Video.lease_owner == self.owner)
+                                      .values(**changes))
+                if result.rowcount != 1:
+                    raise LeaseLost
+            elif session.exec(select(Video.lease_owner).where(Video.id == video_id)).first() != self.owner:
+                raise LeaseLost
+            if step is None:
+                return None
+            return self.events.add(session, video_id, step, message, progress=progress_event, status=terminal)
+
+    async def _finish_failed(self, video_id: str, code: str, message: str) -> None:
+        try:
+            event = await self.db.call(self._fail_tx, video_id, code, message)
+        except LeaseLost:
+            return
+        if event is not None:
+            self.events.publish(event)
+
+    def _fail_tx(self, video_id: str, code: str, message: str):
+        with self.db.session() as session:
+            video = session.get(Video, video_id)
+            if video is None or video.is_terminal:
+                return None
+            result = session.exec(update(Video).where(Video.id == video_id, Video.lease_owner == self.owner).values(
+                status='failed', phase='done', error_code=code[:64], error_message=message[:1000],
+                finished_at=utcnow(), lease_owner=None, lease_expires_at=None))
+            if result.rowcount != 1:
+                raise LeaseLost
+            refunded = credits.refund(session, video_id, f'Refund: {message}')
+            note = f' {refunded} credits were refunded.' if refunded else ''
+            return self.events.add(session, video_id, FAILURE_STEP.get(video.phase, COMPLETED), f'❌ Generation failed: {message}{note}',
+                                   status='failed')
+
+    def _load(self, video_id: str) -> Video:
+        with self.db.session() as session:
+            return session.get(Video, video_id)
+
+
+def _lease_free(now: datetime):
+    return or_(Video.lease_expires_at.is_(None), Video.lease_expires_at < now)
+
+
+def _elapsed(since: datetime) -> int:
+    return max(0, round((utcnow() - since).total_seconds()))

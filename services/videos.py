@@ -1,0 +1,158 @@
+"""Submitting videos: validate, price and, in one transaction, charge and queue.
+
+Used by the generate page and (later) the HTTP API alike, so every rule lives here once.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import func, select
+
+from models import User, Video
+from services import catalog, credits, images
+from services.config import Settings
+from services.db import Database
+from services.events import STARTED, EventLog
+from services.storage import Storage
+
+log = logging.getLogger(__name__)
+PROMPT_MIN, PROMPT_MAX = 10, 2000
+
+
+@dataclass
+class VideoRequest:
+    prompt: str
+    model: str = catalog.DEFAULT_MODEL
+    size: str = catalog.DEFAULT_SIZE
+    seconds: int = catalog.DEFAULT_SECONDS
+    image: bytes | None = None  # the user's reference image, as uploaded
+
+
+class SubmitError(Exception):
+    """A reason, fit to show the user, why a video was not queued. `field` names the input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def prompt_error(prompt: str | None) -> str | None:
+    text = (prompt or '').strip()
+    if not text:
+        return 'Describe the video you want.'
+    if len(text) < PROMPT_MIN:
+        return f'The prompt needs at least {PROMPT_MIN} characters ({len(text)} so far).'
+    if len(text) > PROMPT_MAX:
+        return f'The prompt can have at most {PROMPT_MAX:,} characters ({len(text):,} now).'
+    if any(ord(ch) < 32 and ch not in '\n\t' for ch in text):
+        return 'The prompt contains control characters.'
+    return None
+
+
+def options_error(model: str, size: str, seconds: int) -> tuple[str, str] | None:
+    if model not in catalog.MODELS:
+        return 'model', 'Choose one of the offered models.'
+    if size not in catalog.sizes_for(model):
+        return 'size', f'{catalog.MODELS[model]} cannot make videos at {size}; choose another size.'
+    if seconds not in catalog.SECONDS:
+        return 'seconds', 'Choose a length of 4, 8 or 12 seconds.'
+    return None
+
+
+class Videos:
+    def __init__(self, db: Database, events: EventLog, storage: Storage, settings: Settings,
+                 on_submitted: Callable[[], None] = lambda: None) -> None:
+        self.db = db
+        self.events = events
+        self.storage = storage
+        self.settings = settings
+        self.on_submitted = on_submitted
+
+    def price(self, model: str, size: str, seconds: int) -> int:
+        return catalog.price(model, size, seconds, self.settings.credits_per_second)
+
+    async def submit(self, user_id: int, request: VideoRequest, idempotency_key: str) -> Video:
+        """Charge the user and queue a video; the same key returns the same video, charged once.
+
+        Raises SubmitError with a message for the user when the request cannot be taken."""
+        if not idempotency_key or len(idempotency_key) > 64:
+            raise SubmitError('request', 'This form has expired; reload the page and try again.')
+        if error := prompt_error(request.prompt):
+            raise SubmitError('prompt', error)
+        if error := options_error(request.model, request.size, request.seconds):
+            raise SubmitError(*error)
+        reference = None
+        if request.image is not None:
+            try:
+                cleaned = await asyncio.to_thread(images.validate, request.image,
+                                                  max_bytes=self.settings.max_upload_bytes,
+                                                  max_pixels=self.settings.max_image_pixels)
+            except images.ImageRejected as rejection:
+                raise SubmitError('image', str(rejection)) from None
+            reference = await asyncio.to_thread(self.storage.save_bytes, 'references', '.png', cleaned)
+        try:
+            video, event = await self.db.call(self._submit_tx, user_id, request, idempotency_key, reference)
+        except BaseException:
+            self.storage.delete(reference)
+            raise
+        if event is None:  # a repeat of an earlier submit
+            self.storage.delete(reference)
+        else:
+            self.events.publish(event)
+            self.on_submitted()
+        return video
+
+    def _submit_tx(self, user_id: int, request: VideoRequest, key: str, reference: str | None):
+        try:
+            with self.db.session() as session:
+                if existing := self._by_key(session, user_id, key):
+                    return existing, None
+                user = session.get(User, user_id)
+                if user is None or user.disabled:
+                    raise SubmitError('user', 'Your account cannot generate videos.')
+                if not catalog.plan(user.plan).can_generate:
+                    raise SubmitError('plan', f'Your {catalog.plan(user.plan).label} plan cannot generate videos; '
+                                      'ask an administrator to upgrade it.')
+                cost = self.price(request.model, request.size, request.seconds)
+                video = Video(id=uuid.uuid4().hex, user_id=user_id, idempotency_key=key,
+                              prompt=request.prompt.strip(), model=request.model, size=request.size,
+                              seconds=request.seconds, cost=cost, reference_path=reference,
+                              provider=self.settings.provider)
+                session.add(video)
+                session.flush()
+                try:
+                    credits.reserve(session, user_id, video.id, cost)
+                except credits.InsufficientCredits:
+                    raise SubmitError('credits', f'This video costs {cost:,} credits and you have '
+                                      f'{user.credits:,}. Choose a shorter or smaller video, '
+                                      'or ask an administrator for credits.') from None
+                event = self.events.add(session, video.id, STARTED, '🚀 Video generation task started')
+                return video, event
+        except IntegrityError:  # the same key won a race in another transaction
+            with self.db.session() as session:
+                if existing := self._by_key(session, user_id, key):
+                    return existing, None
+            raise
+
+    @staticmethod
+    def _by_key(session, user_id: int, key: str) -> Video | None:
+        return session.exec(select(Video).where(Video.user_id == user_id, Video.idempotency_key == key)).first()
+
+    def get(self, video_id: str) -> Video | None:
+        with self.db.session() as session:
+            return session.get(Video, video_id)
+
+    def recent(self, user_id: int, limit: int = 50, offset: int = 0) -> list[Video]:
+        with self.db.session() as session:
+            return list(session.exec(select(Video).where(Video.user_id == user_id)
+                                     .order_by(Video.created_at.desc()).offset(offset).limit(limit)))
+
+    def count(self, user_id: int) -> int:
+        with self.db.session() as session:
+            return session.exec(select(func.count()).select_from(Video).where(Video.user_id == user_id)).one()
