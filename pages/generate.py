@@ -48,10 +48,10 @@ def create(services: Services) -> None:
                         size = ui.select(_size_options(catalog.DEFAULT_MODEL), value=catalog.DEFAULT_SIZE,
                                          label='Size').props('outlined').classes('grow').mark('size')
                     ui.label('Length').classes('text-sm text-gray-600 -mb-3')
-                    seconds = ui.toggle({s: f'{s} s' for s in catalog.SECONDS}, value=catalog.DEFAULT_SECONDS) \
+                    seconds = ui.toggle({s: f'{s} s' for s in catalog.SECONDS}, value=catalog.DEFAULT_SECONDS).props('no-caps') \
                         .mark('seconds')
                     ui.label('Reference image (becomes the first frame)').classes('text-sm text-gray-600 -mb-3')
-                    image_mode = ui.toggle(IMAGE_CHOICES, value='none').mark('image-mode')
+                    image_mode = ui.toggle(IMAGE_CHOICES, value='none').props('no-caps').mark('image-mode')
                     with ui.grid(columns=4).classes('w-full gap-2').bind_visibility_from(image_mode, 'value',
                                                                                         value='trial'):
                         trial_cards = {}

@@ -26,7 +26,6 @@ async def test_generate_with_trial_image_runs_all_steps_to_a_playable_video(user
     await sign_in(user)
     await user.should_see('Price: 100 credits')
     user.find(marker='prompt').type(PROMPT)
-    user.find(marker='image-mode').click()  # the toggle opens on "None"; choose a trial image
     with user:
         user.find(marker='image-mode').elements.pop().set_value('trial')
     user.find(marker='trial-forest').click()

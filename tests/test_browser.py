@@ -1,0 +1,36 @@
+"""The main journey in a real headless Chromium against the real app on a real port."""
+from pathlib import Path
+
+from tests.conftest import FAST
+from tests.live_server import browser, running_app  # noqa: F401 (fixture)
+
+STEP_ORDER = ['[0] 🚀', '[1] 🔍', '[2] 📸', '[2] ✅', '[3] 🤖', '[3] ✅', '[4] ⏳', '[5] ⏳', '[6] 💾', '[7] 📦', '[8] ', '[9] 🎉']
+
+
+def test_sign_in_generate_watch_steps_and_play(browser, app_env: Path) -> None:  # noqa: F811
+    with running_app(app_env, **{**FAST, 'MOCK_RENDER_SECONDS': '1.5', 'MOCK_POLL_SECONDS': '0.2'}) as url:
+        page = browser.new_page(viewport={'width': 1280, 'height': 900})
+        page.goto(f'{url}/generate')
+        page.get_by_label('Email').fill('browser@example.com')
+        page.get_by_role('button', name='Continue').click()
+        page.get_by_text('1,000 credits').wait_for()
+
+        page.get_by_label('Prompt').fill('A red kite over green hills on a windy day')
+        page.get_by_text('Trial image', exact=True).click()
+        page.locator('.trial-thumb').nth(1).click()
+        page.get_by_text('Price: 100 credits').wait_for()
+        page.get_by_role('main').get_by_role('button', name='Generate').click()
+
+        page.get_by_text('● Connected').wait_for()
+        page.get_by_text('completed successfully').first.wait_for(timeout=30_000)
+        lines = page.locator('.event-log').inner_text().splitlines()
+        positions = [next(i for i, line in enumerate(lines) if marker in line) for marker in STEP_ORDER]
+        assert positions == sorted(positions), lines
+        assert any('[Progress: ' in line for line in lines)
+
+        video = page.locator('video.player')
+        video.wait_for()
+        page.wait_for_function("document.querySelector('video.player').readyState >= 2", timeout=15_000)
+        assert page.evaluate("document.querySelector('video.player').videoWidth") == 720
+        page.get_by_text('900 credits').wait_for()
+        page.screenshot(path=str(app_env.parent / 'generate.png'), full_page=True)
