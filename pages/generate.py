@@ -40,7 +40,8 @@ def create(services: Services) -> None:
                     prompt = ui.textarea('Prompt', placeholder='A slow pan across a misty forest at sunrise…',
                                          validation=prompt_error) \
                         .props(f'outlined counter maxlength={PROMPT_MAX} autogrow') \
-                        .classes('w-full').mark('prompt')
+                        .classes('w-full').mark('prompt') \
+                        .on('keydown.ctrl.enter', lambda: submit()).on('keydown.meta.enter', lambda: submit())
                     prompt.without_auto_validation()
                     with ui.row().classes('w-full gap-3 no-wrap'):
                         model = ui.select(catalog.MODELS, value=catalog.DEFAULT_MODEL, label='Model') \
@@ -72,6 +73,7 @@ def create(services: Services) -> None:
                         generate = ui.button('Generate', icon='auto_awesome', on_click=lambda: submit()) \
                             .props('size=lg').mark('generate')
                     error = ui.label('').classes('text-negative').mark('form-error')
+                    ui.label('Tip: Ctrl+Enter in the prompt generates.').classes('text-xs text-gray-500 -mt-2')
                 live = ui.column().classes('grow w-full min-w-0 gap-4').mark('live')
                 with live:
                     with ui.column().classes('w-full items-center py-16 text-gray-500 gap-2'):

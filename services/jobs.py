@@ -176,10 +176,10 @@ class Runner:
                   'finalize': self._finalize}
         while True:
             video = await self.db.call(self._load, video_id)
-            if video.lease_owner != self.owner:
-                raise LeaseLost
             if video.is_terminal or video.phase == 'done':
                 return
+            if video.lease_owner != self.owner:
+                raise LeaseLost
             await phases[video.phase](video)
 
     async def _validate(self, video: Video) -> None:
@@ -197,7 +197,7 @@ class Runner:
             fitted = await asyncio.to_thread(images.fit, await asyncio.to_thread(source.read_bytes), video.size)
         except (OSError, ValueError) as error:
             raise JobFailed('invalid_image', 'The reference image could not be read.') from error
-        relative = await asyncio.to_thread(self.storage.save_bytes, 'references', '.png', fitted)
+        relative = await asyncio.to_thread(self.storage.save_bytes, 'references', '.jpg', fitted)
         await self._save(video, IMAGE, '✅ Image processed successfully', phase='submit', reference_path=relative)
         await asyncio.to_thread(self.storage.delete, video.reference_path)
 

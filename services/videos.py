@@ -95,7 +95,7 @@ class Videos:
                                                   max_pixels=self.settings.max_image_pixels)
             except images.ImageRejected as rejection:
                 raise SubmitError('image', str(rejection)) from None
-            reference = await asyncio.to_thread(self.storage.save_bytes, 'references', '.png', cleaned)
+            reference = await asyncio.to_thread(self.storage.save_bytes, 'references', '.jpg', cleaned)
         try:
             video, event = await self.db.call(self._submit_tx, user_id, request, idempotency_key, reference)
         except BaseException:

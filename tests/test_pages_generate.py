@@ -30,7 +30,7 @@ async def test_generate_with_trial_image_runs_all_steps_to_a_playable_video(user
         user.find(marker='image-mode').elements.pop().set_value('trial')
     user.find(marker='trial-forest').click()
     user.find(marker='generate').click()
-    await user.should_see(marker='live-panel')
+    await user.should_see(marker='live-panel', retries=50)
     await user.should_see('completed successfully', retries=100)
     await user.should_see(marker='player')
     await user.should_see('900 credits')

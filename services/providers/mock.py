@@ -40,7 +40,7 @@ class MockProvider:
                'seconds': seconds, 'refused': 'mock:refuse' in prompt.lower(), 'image': None}
         if image is not None:
             job['image'] = hashlib.sha256(image).hexdigest()[:16]
-            image_path = self.root / 'clips' / f'{job["image"]}.png'
+            image_path = self.root / 'clips' / f'{job["image"]}.jpg'
             if not image_path.exists():
                 image_path.write_bytes(image)
         self._write(job)
@@ -82,7 +82,7 @@ class MockProvider:
         clip = self.root / 'clips' / f'{key}.mp4'
         async with self._render_locks.setdefault(key, asyncio.Lock()):
             if not clip.exists():
-                image = self.root / 'clips' / f'{job["image"]}.png' if job['image'] else None
+                image = self.root / 'clips' / f'{job["image"]}.jpg' if job['image'] else None
                 partial = clip.with_suffix(f'.{secrets.token_hex(4)}.part')
                 await media.render_clip(partial, job['size'], job['seconds'], image)
                 os.replace(partial, clip)
