@@ -42,6 +42,8 @@ class Video(SQLModel, table=True):
         UniqueConstraint('user_id', 'idempotency_key', name='uq_video_user_idempotency'),
         Index('ix_video_user_created', 'user_id', 'created_at'),
         Index('ix_video_due', 'status', 'lease_expires_at'),
+        # One render is adopted by one video at most, even when reconciling a lost create.
+        UniqueConstraint('provider_job_id', name='uq_video_provider_job'),
     )
 
     id: str = Field(primary_key=True, max_length=32)
@@ -62,7 +64,8 @@ class Video(SQLModel, table=True):
     error_message: str | None = Field(default=None, max_length=1000)
     video_path: str | None = None
     thumbnail_path: str | None = None
-    attempts: int = 0
+    attempts: int = 0  # times a runner claimed it
+    retries: int = 0  # transient provider failures so far (create and download)
     lease_owner: str | None = Field(default=None, max_length=64)
     lease_expires_at: datetime | None = None
     next_attempt_at: datetime | None = None

@@ -35,5 +35,5 @@ class Services:
         events = EventLog(db)
         provider = build_provider(settings, storage.root)
         runner = Runner(db, events, provider, storage, settings)
-        videos = Videos(db, events, storage, settings, on_submitted=runner.wake)
+        videos = Videos(db, events, storage, settings, on_submitted=runner.wake, on_cancelled=runner.forget)
         return cls(settings, db, storage, events, Credits(db), Users(db, settings), videos, provider, runner)

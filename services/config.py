@@ -31,8 +31,12 @@ class Settings(BaseSettings):
     job_timeout_seconds: float = 20 * 60
     lease_seconds: float = 30.0
     runner_idle_seconds: float = 1.0  # how often an idle runner looks for due videos
-    poll_min_seconds: float = 1.0
+    poll_min_seconds: float = 1.0  # bounds on the provider's openai-poll-after-ms
     poll_max_seconds: float = 20.0
+    provider_timeout_seconds: float = 30.0  # per call; the SDK's own default is 600 s
+    download_timeout_seconds: float = 120.0
+    retry_max: int = 3  # transient provider errors on create and download
+    retry_base_seconds: float = 60.0  # exponential backoff with jitter: base, 2x base, 4x base (+-25%)
 
     # Credits and limits
     signup_credits: int = 1000

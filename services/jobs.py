@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import secrets
 import socket
 from datetime import datetime, timedelta
@@ -60,6 +61,7 @@ class Runner:
         self.settings = settings
         self.owner = f'{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}'
         self.jobs: dict[str, asyncio.Task] = {}
+        self._chores: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task | None = None
 
@@ -156,10 +158,13 @@ class Runner:
             try:
                 await asyncio.wait_for(self._advance(video_id), timeout=max(remaining, 0.001))
             except asyncio.TimeoutError:
+                await self._forget_render(video_id)
                 raise JobFailed('timeout', f'The video took longer than {self.settings.job_timeout_seconds / 60:g} '
                                 'minutes and was stopped.') from None
         except JobFailed as failure:
             await self._finish_failed(video_id, failure.code, failure.message)
+        except ProviderError as error:  # transient: try the same phase again later
+            await self._retry_later(video_id, error)
         except LeaseLost:
             log.info('video %s is worked by another runner now', video_id)
         except asyncio.CancelledError:
@@ -172,7 +177,7 @@ class Runner:
 
     async def _advance(self, video_id: str) -> None:
         phases = {'validate': self._validate, 'image': self._prepare_image, 'submit': self._submit,
-                  'submitting': self._unknown_submit, 'poll': self._poll, 'download': self._download,
+                  'submitting': self._reconcile, 'poll': self._poll, 'download': self._download,
                   'finalize': self._finalize}
         while True:
             video = await self.db.call(self._load, video_id)
@@ -202,29 +207,56 @@ class Runner:
         await asyncio.to_thread(self.storage.delete, video.reference_path)
 
     async def _submit(self, video: Video) -> None:
+        # Committed before the call: from here on, a crash leaves a video that is never created
+        # again blindly, only reconciled (see _reconcile).
         await self._save(video, CALLING_API, f'🤖 Calling {self.provider.label} API (model: {video.model})...',
-                         phase='submitting')
+                         phase='submitting', submitted_at=utcnow())
         image = await asyncio.to_thread(self.storage.path(video.reference_path).read_bytes) \
             if video.reference_path else None
         try:
             job = await self.provider.create(prompt=video.prompt, model=video.model, size=video.size,
                                              seconds=video.seconds, image=image)
         except ProviderError as error:
-            if error.outcome_unknown:  # the render may have started: never resubmit blindly
-                await self._unknown_submit(video)
-            raise JobFailed(error.code, error.message) from error
-        await self._save(video, CALLING_API, f'✅ Video job submitted (Job ID: {job.id})',
-                         phase='poll', provider_job_id=job.id, submitted_at=utcnow())
-        await self._save(video, WAITING, '⏳ Waiting for AI processing (this may take 2-5 minutes)...')
+            if not error.transient:
+                raise JobFailed(error.code, error.message) from error
+            if not error.outcome_unknown:  # refused before any render started: safe to create again
+                await self._save(video, None, None, phase='submit')
+            raise  # retried later; an unknown outcome stays `submitting` and is reconciled
+        await self._adopt(video, job.id, f'✅ Video job submitted (Job ID: {job.id})')
 
-    async def _unknown_submit(self, video: Video) -> None:
-        raise JobFailed('submit_unknown', 'We lost contact with the video service while starting this video, '
-                        'so it was stopped rather than risk paying twice.')
+    async def _reconcile(self, video: Video) -> None:
+        """A create whose answer never arrived: adopt the render if the provider has it, else stop."""
+        since = (video.submitted_at or video.created_at) - timedelta(seconds=60)  # allow for clock skew
+        adopted = set(await self.db.call(self._adopted_jobs))
+        found = await self.provider.find(prompt=video.prompt, model=video.model, size=video.size,
+                                         seconds=video.seconds, since=since, exclude=adopted)
+        if found is None:
+            raise JobFailed('submit_lost', 'The video service never received this video (the connection was '
+                            'interrupted), so nothing was charged there.')
+        await self._adopt(video, found, f'🔁 Found the render started before the interruption (Job ID: {found})')
+
+    async def _adopt(self, video: Video, job_id: str, message: str) -> None:
+        try:
+            await self._save(video, CALLING_API, message, phase='poll', provider_job_id=job_id)
+        except LeaseLost:  # cancelled (or taken over) while the create was in flight
+            await self._delete_quietly(job_id)
+            raise
+        await self._save(video, WAITING, '⏳ Waiting for AI processing (this may take 2-5 minutes)...')
 
     async def _poll(self, video: Video) -> None:
         started = video.submitted_at or utcnow()
+        failures = 0
         while True:
-            job = await self._retrieve(video.provider_job_id)
+            try:
+                job = await self.provider.retrieve(video.provider_job_id)
+            except ProviderError as error:
+                if not error.transient:
+                    raise JobFailed(error.code, error.message) from error
+                failures += 1  # polling is free: keep trying until the job timeout
+                await asyncio.sleep(error.retry_after or min(self.settings.poll_max_seconds,
+                                                             self.settings.poll_min_seconds * 2 ** failures))
+                continue
+            failures = 0
             if job.status == 'failed':
                 raise JobFailed(job.error_code or 'provider_failed', job.error_message or 'The video service could not make this video.')
             if job.status == 'completed':
@@ -247,6 +279,8 @@ class Runner:
             video_path = await asyncio.to_thread(self.storage.adopt, video_temp, 'videos', '.mp4')
             thumb_path = await asyncio.to_thread(self.storage.adopt, thumb_temp, 'thumbnails', '.jpg')
         except ProviderError as error:
+            if error.transient:
+                raise  # retried later as a download, never as a render
             raise JobFailed(error.code, f'The finished video could not be downloaded: {error.message}') from error
         finally:
             for temp in (video_temp, thumb_temp):
@@ -258,12 +292,6 @@ class Runner:
         await self._save(video, COMPLETED, '🎉 Video generation completed successfully!', terminal='completed',
                          status='completed', phase='done', progress=100, finished_at=utcnow(),
                          lease_owner=None, lease_expires_at=None)
-
-    async def _retrieve(self, job_id: str) -> ProviderJob:
-        try:
-            return await self.provider.retrieve(job_id)
-        except ProviderError as error:
-            raise JobFailed(error.code, error.message) from error
 
     def _poll_delay(self, job: ProviderJob) -> float:
         delay = job.poll_after if job.poll_after is not None else self.settings.poll_max_seconds / 2
@@ -313,6 +341,56 @@ class Runner:
             note = f' {refunded} credits were refunded.' if refunded else ''
             return self.events.add(session, video_id, FAILURE_STEP.get(video.phase, COMPLETED), f'❌ Generation failed: {message}{note}',
                                    status='failed')
+
+    async def _retry_later(self, video_id: str, error: ProviderError) -> None:
+        """Hand the video back with a backoff; after `retry_max` retries, fail and refund."""
+        video = await self.db.call(self._load, video_id)
+        if video.retries >= self.settings.retry_max:
+            await self._finish_failed(video_id, error.code, f'{error.message} We gave up after {video.retries} retries.')
+            return
+        try:
+            event = await self.db.call(self._retry_tx, video_id, error)
+        except LeaseLost:
+            return
+        if event is not None:
+            self.events.publish(event)
+
+    def _retry_tx(self, video_id: str, error: ProviderError):
+        with self.db.session() as session:
+            video = session.get(Video, video_id)
+            if video is None or video.is_terminal:
+                return None
+            delay = error.retry_after or self.settings.retry_base_seconds * 2 ** video.retries * random.uniform(0.75, 1.25)
+            result = session.exec(update(Video).where(Video.id == video_id, Video.lease_owner == self.owner).values(
+                retries=Video.retries + 1, next_attempt_at=utcnow() + timedelta(seconds=delay),
+                lease_owner=None, lease_expires_at=None))
+            if result.rowcount != 1:
+                raise LeaseLost
+            return self.events.add(session, video_id, FAILURE_STEP.get(video.phase, WAITING),
+                                   f'⚠️ {error.message} Trying again in {delay:.0f} s '
+                                   f'(retry {video.retries + 1} of {self.settings.retry_max}).')
+
+    async def _forget_render(self, video_id: str) -> None:
+        """Ask the provider to drop a render we no longer want (best effort)."""
+        video = await self.db.call(self._load, video_id)
+        if video is not None and video.provider_job_id:
+            await self._delete_quietly(video.provider_job_id)
+
+    async def forget(self, job_id: str) -> None:
+        """Drop a render nobody wants any more (a cancelled video), without waiting for it."""
+        task = asyncio.get_running_loop().create_task(self._delete_quietly(job_id))
+        self._chores.add(task)  # held until done, so the task cannot be garbage-collected
+        task.add_done_callback(self._chores.discard)
+
+    async def _delete_quietly(self, job_id: str) -> None:
+        try:
+            await asyncio.wait_for(self.provider.delete(job_id), self.settings.provider_timeout_seconds)
+        except Exception as error:  # the provider may not allow it; nothing more we can do
+            log.info('could not delete render %s: %s', job_id, error)
+
+    def _adopted_jobs(self) -> list[str]:
+        with self.db.session() as session:
+            return list(session.exec(select(Video.provider_job_id).where(Video.provider_job_id.is_not(None))))
 
     def _load(self, video_id: str) -> Video:
         with self.db.session() as session:

@@ -7,17 +7,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy import update
 from sqlmodel import func, select
 
-from models import User, Video
-from services import catalog, credits, images
+from models import User, Video, utcnow
+from services import access, catalog, credits, images
 from services.config import Settings
 from services.db import Database
-from services.events import STARTED, EventLog
+from services.events import STARTED, UPDATING, EventLog
 from services.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -67,12 +68,14 @@ def options_error(model: str, size: str, seconds: int) -> tuple[str, str] | None
 
 class Videos:
     def __init__(self, db: Database, events: EventLog, storage: Storage, settings: Settings,
-                 on_submitted: Callable[[], None] = lambda: None) -> None:
+                 on_submitted: Callable[[], None] = lambda: None,
+                 on_cancelled: Callable[[str], Awaitable[None]] | None = None) -> None:
         self.db = db
         self.events = events
         self.storage = storage
         self.settings = settings
         self.on_submitted = on_submitted
+        self.on_cancelled = on_cancelled  # drops a started render at the provider
 
     def price(self, model: str, size: str, seconds: int) -> int:
         return catalog.price(model, size, seconds, self.settings.credits_per_second)
@@ -139,6 +142,35 @@ class Videos:
                 if existing := self._by_key(session, user_id, key):
                     return existing, None
             raise
+
+    async def cancel(self, user: User, video_id: str) -> bool:
+        """Stop a queued or running video and refund it in full (see docs/architecture.md for the
+        policy). A render already started is deleted at the provider where it allows that.
+        Returns False when the video is not the user's to cancel or has already ended."""
+        result = await self.db.call(self._cancel_tx, user, video_id)
+        if result is None:
+            return False
+        event, provider_job_id = result
+        self.events.publish(event)
+        if provider_job_id and self.on_cancelled:
+            await self.on_cancelled(provider_job_id)
+        return True
+
+    def _cancel_tx(self, user: User, video_id: str):
+        with self.db.session() as session:
+            video = session.get(Video, video_id)
+            if not access.can_view(user, video) or video.is_terminal:
+                return None
+            result = session.exec(update(Video).where(Video.id == video_id, Video.status.in_(('queued', 'running')))
+                                  .values(status='cancelled', phase='done', error_code='cancelled',
+                                          error_message='Cancelled at your request.', finished_at=utcnow(),
+                                          lease_owner=None, lease_expires_at=None))
+            if result.rowcount != 1:
+                return None
+            refunded = credits.refund(session, video_id, 'Refund: cancelled')
+            event = self.events.add(session, video_id, UPDATING, f'🛑 Cancelled. {refunded:,} credits were refunded.',
+                                    status='cancelled')
+            return event, video.provider_job_id
 
     @staticmethod
     def _by_key(session, user_id: int, key: str) -> Video | None:

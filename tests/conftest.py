@@ -18,6 +18,7 @@ FAST = {
     'MOCK_POLL_SECONDS': '0.05',
     'POLL_MIN_SECONDS': '0.02',
     'RUNNER_IDLE_SECONDS': '0.05',
+    'RETRY_BASE_SECONDS': '0.05',
 }
 
 

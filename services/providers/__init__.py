@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -43,6 +44,11 @@ class Provider(Protocol):
         """Write the `video` (MP4) or `thumbnail` (JPEG) of a completed job to `dest`."""
 
     async def delete(self, job_id: str) -> None: ...
+
+    async def find(self, *, prompt: str, model: str, size: str, seconds: int, since: datetime,
+                   exclude: set[str]) -> str | None:
+        """A render with these settings created after `since` and not in `exclude`, if any: how a
+        create whose answer was lost is reconciled."""
 
 
 def build_provider(settings, data_dir: Path) -> Provider:

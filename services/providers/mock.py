@@ -14,6 +14,7 @@ import os
 import secrets
 import shutil
 import time
+from datetime import datetime
 from pathlib import Path
 
 from services import media
@@ -63,7 +64,17 @@ class MockProvider:
             raise ProviderError('invalid_variant', f'Unknown variant {variant!r}.')
 
     async def delete(self, job_id: str) -> None:
-        (self.root / 'jobs' / f'{job_id}.json').unlink(missing_ok=True)
+        (self.root / 'jobs' / f'{os.path.basename(job_id)}.json').unlink(missing_ok=True)
+
+    async def find(self, *, prompt: str, model: str, size: str, seconds: int, since: datetime,
+                   exclude: set[str]) -> str | None:
+        """The newest render with these settings created after `since` (for reconciling)."""
+        jobs = [json.loads(path.read_text()) for path in (self.root / 'jobs').glob('*.json')]
+        for job in sorted(jobs, key=lambda j: j['created'], reverse=True):
+            if job['created'] >= since.timestamp() and job['id'] not in exclude and \
+                    (job['prompt'], job['model'], job['size'], job['seconds']) == (prompt, model, size, seconds):
+                return job['id']
+        return None
 
     def _state(self, job: dict) -> ProviderJob:
         fraction = min(1.0, (time.time() - job['created']) / max(self.render_seconds, 1e-6))
