@@ -153,7 +153,7 @@ def create(services: Services) -> None:
                         ui.label('Latest video').classes('text-xl font-semibold')
                         ui.space()
                         ui.link('Open video page', f'/videos/{video.id}').mark('video-link')
-                    live_video(services, video,
+                    live_video(services, user, video,
                                on_finished=lambda _: page.show_balance(services.credits.balance(user.id)))
 
         live_panel = {'video': None}

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from nicegui import ui
 
-from models import Video, VideoEvent
+from models import User, Video, VideoEvent
 from pages.theme import status_chip
 from services import Services
 
@@ -20,7 +20,8 @@ def media_url(video_id: str, variant: str, download: bool = False) -> str:
     return f'/media/videos/{video_id}/{variant}' + ('?download=1' if download else '')
 
 
-def live_video(services: Services, video: Video, on_finished: Callable[[Video], None] | None = None) -> None:
+def live_video(services: Services, user: User, video: Video,
+               on_finished: Callable[[Video], None] | None = None) -> None:
     """Draw the live panel of `video` in the current container and keep it up to date."""
     client = ui.context.client
     state = {'last_id': 0, 'finished': False, 'replayed': False}
@@ -32,6 +33,8 @@ def live_video(services: Services, video: Video, on_finished: Callable[[Video], 
             chip_box = ui.row()
             ui.space()
             percent = ui.label('').classes('text-sm text-gray-600').mark('progress-label')
+            cancel_button = ui.button('Cancel', icon='cancel', on_click=lambda: confirm.open()) \
+                .props('flat dense no-caps color=negative').mark('cancel')
         progress = ui.linear_progress(value=video.progress / 100, show_value=False).props('rounded size=10px') \
             .mark('progress')
         with ui.column().classes('w-full gap-0 bg-indigo-50 rounded p-2 min-h-[7.5rem]').mark('last-five'):
@@ -39,6 +42,20 @@ def live_video(services: Services, video: Video, on_finished: Callable[[Video], 
         with ui.expansion('Full log', icon='list', value=True).classes('w-full'):
             log = ui.log(max_lines=200).classes('event-log h-48 w-full').mark('event-log')
         result = ui.column().classes('w-full gap-2').mark('result')
+
+    with ui.dialog() as confirm, ui.card().classes('max-w-sm'):
+        ui.label('Cancel this video?').classes('text-lg font-semibold')
+        ui.label(f'You get all {video.cost:,} credits back. If the video service has already started '
+                 'rendering, we ask it to stop and discard the result.').classes('text-sm')
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Keep going', on_click=confirm.close).props('flat no-caps')
+            ui.button('Cancel video', on_click=lambda: cancel()).props('no-caps color=negative') \
+                .mark('confirm-cancel')
+
+    async def cancel() -> None:
+        confirm.close()
+        if not await services.videos.cancel(user, video.id):
+            ui.notify('This video has already finished.')
 
     def set_status(status: str) -> None:
         chip_box.clear()
@@ -65,6 +82,7 @@ def live_video(services: Services, video: Video, on_finished: Callable[[Video], 
     def finish() -> None:
         state['finished'] = True
         timer.deactivate()
+        cancel_button.set_visibility(False)
         done = services.videos.get(video.id)
         set_status(done.status)
         with result:
@@ -81,7 +99,8 @@ def live_video(services: Services, video: Video, on_finished: Callable[[Video], 
                         ui.label(done.error_message or 'The video could not be made.').classes('font-medium')
                         ui.label(f'{refunded:,} credits were refunded to your balance.' if refunded
                                  else 'No credits were refunded.').classes('text-sm')
-                ui.notify(f'Video {done.status}: {done.error_message or ""}', type='negative')
+                ui.notify(f'Video {done.status}: {done.error_message or ""}',
+                          type='warning' if done.status == 'cancelled' else 'negative')
         if on_finished:
             on_finished(done)
 

@@ -33,5 +33,5 @@ def create(services: Services) -> None:
                     ui.label(f'Price: {video.cost:,} credits')
                     ui.label(f'Created {video.created_at:%Y-%m-%d %H:%M} UTC').classes('text-sm text-gray-500')
                 with ui.column().classes('grow w-full min-w-0'):
-                    live_video(services, video,
+                    live_video(services, user, video,
                                on_finished=lambda _: page.show_balance(services.credits.balance(user.id)))

@@ -332,6 +332,7 @@ class Runner:
             video = session.get(Video, video_id)
             if video is None or video.is_terminal:
                 return None
+            step = FAILURE_STEP.get(video.phase, COMPLETED)  # read before the update below changes it
             result = session.exec(update(Video).where(Video.id == video_id, Video.lease_owner == self.owner).values(
                 status='failed', phase='done', error_code=code[:64], error_message=message[:1000],
                 finished_at=utcnow(), lease_owner=None, lease_expires_at=None))
@@ -339,7 +340,7 @@ class Runner:
                 raise LeaseLost
             refunded = credits.refund(session, video_id, f'Refund: {message}')
             note = f' {refunded} credits were refunded.' if refunded else ''
-            return self.events.add(session, video_id, FAILURE_STEP.get(video.phase, COMPLETED), f'❌ Generation failed: {message}{note}',
+            return self.events.add(session, video_id, step, f'❌ Generation failed: {message}{note}',
                                    status='failed')
 
     async def _retry_later(self, video_id: str, error: ProviderError) -> None:
@@ -360,15 +361,15 @@ class Runner:
             video = session.get(Video, video_id)
             if video is None or video.is_terminal:
                 return None
+            step, retry = FAILURE_STEP.get(video.phase, WAITING), video.retries + 1  # before the update
             delay = error.retry_after or self.settings.retry_base_seconds * 2 ** video.retries * random.uniform(0.75, 1.25)
             result = session.exec(update(Video).where(Video.id == video_id, Video.lease_owner == self.owner).values(
                 retries=Video.retries + 1, next_attempt_at=utcnow() + timedelta(seconds=delay),
                 lease_owner=None, lease_expires_at=None))
             if result.rowcount != 1:
                 raise LeaseLost
-            return self.events.add(session, video_id, FAILURE_STEP.get(video.phase, WAITING),
-                                   f'⚠️ {error.message} Trying again in {delay:.0f} s '
-                                   f'(retry {video.retries + 1} of {self.settings.retry_max}).')
+            return self.events.add(session, video_id, step, f'⚠️ {error.message} Trying again in {delay:.1f} s '
+                                   f'(retry {retry} of {self.settings.retry_max}).')
 
     async def _forget_render(self, video_id: str) -> None:
         """Ask the provider to drop a render we no longer want (best effort)."""

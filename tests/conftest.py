@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,35 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def settings(app_env: Path):
     from services.config import Settings
     return Settings()
+
+
+PG_URL = os.environ.get('TEST_POSTGRES_URL', 'postgresql+psycopg://postgres@127.0.0.1:5432/test')
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """A fresh schema on the local PostgreSQL server, dropped afterwards."""
+    import psycopg
+    plain = PG_URL.replace('+psycopg', '')
+    try:
+        admin = psycopg.connect(plain, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        if os.environ.get('REQUIRE_POSTGRES'):
+            pytest.fail(f'PostgreSQL is required (REQUIRE_POSTGRES is set) but unreachable: {error}')
+        pytest.skip(f'PostgreSQL not reachable at {plain}')
+    schema = f't_{uuid.uuid4().hex[:12]}'
+    with admin:
+        admin.execute(f'CREATE SCHEMA {schema}')
+        yield f'{PG_URL}?options=-csearch_path%3D{schema}'
+        admin.execute(f'DROP SCHEMA {schema} CASCADE')
+
+
+@pytest.fixture(params=['sqlite', 'postgres'])
+def db_settings(request, settings):
+    """Settings on each database the app supports: tests that take it run on both."""
+    if request.param == 'postgres':
+        settings.database_url = request.getfixturevalue('postgres_url')
+    return settings
 
 
 @pytest.fixture

@@ -34,3 +34,39 @@ def test_sign_in_generate_watch_steps_and_play(browser, app_env: Path) -> None: 
         assert page.evaluate("document.querySelector('video.player').videoWidth") == 720
         page.get_by_text('900 credits').wait_for()
         page.screenshot(path=str(app_env.parent / 'generate.png'), full_page=True)
+
+
+def sign_in_and_generate(page, url: str, email: str, prompt: str) -> None:
+    page.goto(f'{url}/generate')
+    page.get_by_label('Email').fill(email)
+    page.get_by_role('button', name='Continue').click()
+    page.get_by_text('1,000 credits').wait_for()
+    page.get_by_label('Prompt').fill(prompt)
+    page.get_by_role('main').get_by_role('button', name='Generate').click()
+
+
+def test_the_openai_provider_makes_a_video_through_the_emulator(browser, app_env: Path) -> None:  # noqa: F811
+    from tests.emulator import Emulator
+    with Emulator(render_seconds=1.0, poll_after_ms=200).running() as emulator, \
+            running_app(app_env, **FAST, VIDEO_PROVIDER='openai', OPENAI_BASE_URL=emulator.url,
+                        OPENAI_API_KEY='sk-emulator') as url:
+        page = browser.new_page()
+        sign_in_and_generate(page, url, 'sdk@example.com', 'A lantern festival over a river at night')
+        page.get_by_text('completed successfully').first.wait_for(timeout=30_000)
+        page.wait_for_function("document.querySelector('video.player').readyState >= 2", timeout=15_000)
+        assert 'Job ID: video_' in page.locator('.event-log').inner_text()
+        assert emulator.creates == 1
+
+
+def test_an_unknown_model_fails_fast_says_what_to_change_and_refunds(browser, app_env: Path) -> None:  # noqa: F811
+    from tests.emulator import Emulator
+    with Emulator(models=('veo-3',)).running() as emulator, \
+            running_app(app_env, **FAST, VIDEO_PROVIDER='openai', OPENAI_BASE_URL=emulator.url) as url:
+        page = browser.new_page()
+        sign_in_and_generate(page, url, 'retired@example.com', 'A red bicycle leaning on a blue wall')
+        failure = page.locator('text=OPENAI_BASE_URL').first
+        failure.wait_for(timeout=10_000)
+        page.get_by_text('100 credits were refunded to your balance').wait_for()
+        assert '[3] ❌ Generation failed' in page.locator('.event-log').inner_text()
+        page.get_by_text('1,000 credits').wait_for()
+        assert emulator.creates == 0

@@ -24,7 +24,8 @@ def mock_creates(data_dir: Path) -> int:
     return len(list((data_dir / 'mock_provider' / 'jobs').glob('*.json')))
 
 
-async def test_submit_charges_once_and_the_ledger_matches_the_balance(services: Services) -> None:
+async def test_submit_charges_once_and_the_ledger_matches_the_balance(db_settings: Settings) -> None:
+    services = Services.build(db_settings)
     user = services.users.sign_in_local('a@example.com')
     first = await services.videos.submit(user.id, VideoRequest(PROMPT), 'same-key')
     again = await services.videos.submit(user.id, VideoRequest(PROMPT), 'same-key')
@@ -35,20 +36,22 @@ async def test_submit_charges_once_and_the_ledger_matches_the_balance(services: 
     assert services.credits.unbalanced_users() == []
 
 
-async def test_concurrent_submits_never_overdraw(services: Services) -> None:
+async def test_fifty_simultaneous_submits_with_credits_for_three_make_three_videos(db_settings: Settings) -> None:
+    services = Services.build(db_settings)
     user = services.users.sign_in_local('a@example.com')
     services.credits.grant(user.id, -700, 'leave 300: three videos')
     results = await asyncio.gather(*(services.videos.submit(user.id, VideoRequest(PROMPT), f'key-{i}')
-                                     for i in range(12)), return_exceptions=True)
+                                     for i in range(50)), return_exceptions=True)
     made = [r for r in results if isinstance(r, Video)]
     refused = [r for r in results if isinstance(r, SubmitError)]
-    assert len(made) == 3 and len(refused) == 9
+    assert len(made) == 3 and len(refused) == 47
     assert all(r.field == 'credits' for r in refused)
     assert services.credits.balance(user.id) == 0
     assert services.credits.unbalanced_users() == []
 
 
-async def test_concurrent_repeats_of_one_key_make_one_video(services: Services) -> None:
+async def test_concurrent_repeats_of_one_key_make_one_video(db_settings: Settings) -> None:
+    services = Services.build(db_settings)
     user = services.users.sign_in_local('a@example.com')
     results = await asyncio.gather(*(services.videos.submit(user.id, VideoRequest(PROMPT), 'k') for _ in range(10)))
     assert len({video.id for video in results}) == 1
@@ -95,7 +98,8 @@ async def test_runner_completes_a_video_with_every_step_in_order(services: Servi
     assert services.events.since(video.id)[-1].status == 'completed'
 
 
-async def test_a_refused_video_fails_with_the_reason_and_refunds_exactly_once(services: Services) -> None:
+async def test_a_refused_video_fails_with_the_reason_and_refunds_exactly_once(db_settings: Settings) -> None:
+    services = Services.build(db_settings)
     user = services.users.sign_in_local('a@example.com')
     services.runner.start()
     try:
@@ -113,7 +117,8 @@ async def test_a_refused_video_fails_with_the_reason_and_refunds_exactly_once(se
     assert services.credits.unbalanced_users() == []
 
 
-async def test_a_video_queued_when_the_app_stopped_runs_at_the_next_start(settings: Settings) -> None:
+async def test_a_video_queued_when_the_app_stopped_runs_at_the_next_start(db_settings: Settings) -> None:
+    settings = db_settings
     first = Services.build(settings)
     user = first.users.sign_in_local('a@example.com')
     video = await first.videos.submit(user.id, VideoRequest(PROMPT), 'k')  # no runner is running
@@ -127,7 +132,8 @@ async def test_a_video_queued_when_the_app_stopped_runs_at_the_next_start(settin
     assert done.status == 'completed'
 
 
-async def test_a_crashed_runner_is_resumed_mid_poll_without_a_second_render(settings: Settings) -> None:
+async def test_a_crashed_runner_is_resumed_mid_poll_without_a_second_render(db_settings: Settings) -> None:
+    settings = db_settings
     settings.lease_seconds = 0.6
     settings.mock_render_seconds = 1.0
     first = Services.build(settings)
@@ -153,7 +159,8 @@ async def test_a_crashed_runner_is_resumed_mid_poll_without_a_second_render(sett
     assert second.credits.balance(user.id) == 900
 
 
-async def test_two_runners_never_work_the_same_video(settings: Settings) -> None:
+async def test_two_runners_never_work_the_same_video(db_settings: Settings) -> None:
+    settings = db_settings
     settings.mock_render_seconds = 0.2
     runners = [Services.build(settings) for _ in range(2)]
     user = runners[0].users.sign_in_local('a@example.com')
@@ -173,7 +180,8 @@ async def test_two_runners_never_work_the_same_video(settings: Settings) -> None
     assert mock_creates(settings.data_dir) == 20
 
 
-async def test_a_video_stuck_past_the_job_timeout_fails_and_refunds(settings: Settings) -> None:
+async def test_a_video_stuck_past_the_job_timeout_fails_and_refunds(db_settings: Settings) -> None:
+    settings = db_settings
     settings.job_timeout_seconds = 0.5
     settings.mock_render_seconds = 60
     services = Services.build(settings)

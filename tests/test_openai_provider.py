@@ -98,6 +98,8 @@ async def test_a_429_on_create_is_retried_and_makes_one_render(engine, emulator)
     done, balance = await run_one(engine)
     assert done.status == 'completed' and balance == 900
     assert emulator.calls['create'] == 3 and emulator.creates == 1 and done.retries == 2
+    log = messages(engine, done.id)
+    assert 'rate limited' in log and '(retry 1 of 3)' in log and '(retry 2 of 3)' in log
 
 
 @pytest.mark.parametrize('fault', ['500', 'drop'])

@@ -89,3 +89,22 @@ async def test_files_are_served_to_the_owner_with_range_and_to_nobody_else(user:
     anonymous = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url='http://test')
     async with anonymous:
         assert (await anonymous.get(f'/media/videos/{video_id}/video')).status_code == 404
+
+
+async def test_cancel_asks_first_then_stops_the_video_and_refunds(user: User) -> None:
+    await sign_in(user)
+    services().provider.render_seconds = 30
+    user_id = services().users.sign_in_local('alice@example.com').id
+    video = await services().videos.submit(user_id, VideoRequest('A slow sunrise over a quiet harbour'), 'k')
+    await wait_until(lambda: services().videos.get(video.id).provider_job_id)
+    await user.open(f'/videos/{video.id}')
+    await user.should_see('900 credits')
+    user.find(marker='cancel').click()
+    await user.should_see('You get all 100 credits back')
+    assert services().videos.get(video.id).status == 'running'  # nothing happens before confirming
+    user.find(marker='confirm-cancel').click()
+    await user.should_see('Cancelled at your request', retries=30)
+    await user.should_see('100 credits were refunded')
+    await user.should_see('1,000 credits')
+    assert services().videos.get(video.id).status == 'cancelled'
+    assert services().credits.balance(user_id) == 1000

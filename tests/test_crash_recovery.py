@@ -1,0 +1,305 @@
+"""Crash recovery with real processes: `app.py` runs as a subprocess against the Videos API
+emulator (a thread of this process) and is killed with SIGKILL at each dangerous point of a
+video's life, then started again on the same data folder. Whatever the crash point, a video is
+rendered at most once, ends completed or failed-and-refunded, and the ledger balances.
+
+Videos are queued from this process through its own `Services` on the same SQLite database; its
+runner is never started, so only the app subprocess works them.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from models import Video
+from services import Services
+from services.config import Settings
+from services.videos import VideoRequest
+from tests.conftest import FAST, wait_until
+from tests.emulator import Emulator
+from tests.live_server import ROOT, free_port
+
+PROMPT = 'A paper boat drifting down a rain gutter, close up'
+PRICE = 100  # sora-2, 720x1280, 4 s
+DEADLINE = 60  # seconds, for every wait: generous, but a hang fails the test instead of the run
+
+
+class App:
+    """`app.py` in a subprocess, like `live_server.running_app`, but one a test can kill -9."""
+
+    def __init__(self, data_dir: Path, **env: str) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f'http://127.0.0.1:{self.port}'
+        self.log_path = data_dir.parent / f'app-{self.port}.log'
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(('PYTEST_', 'NICEGUI_'))}
+        self.env = {**inherited, 'DATA_DIR': str(data_dir), 'PORT': str(self.port), 'HOST': '127.0.0.1', **env}
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> App:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, 'wb') as log:
+            self.process = subprocess.Popen([sys.executable, str(ROOT / 'app.py')], env=self.env,
+                                            cwd=self.data_dir.parent, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f'{self.url}/status', timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f'the app did not start:\n{self.log()}')
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, leases are left to expire, requests die mid-flight."""
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def __exit__(self, *_exc) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors='replace')[-4000:]
+
+
+@pytest.fixture
+def emulator():
+    with Emulator(render_seconds=0.5, poll_after_ms=50).running() as running:
+        yield running
+
+
+@pytest.fixture
+def studio(settings: Settings, emulator: Emulator):
+    """Services on the app's database, for queueing and inspecting; its runner never starts."""
+    settings.video_provider, settings.openai_base_url, settings.openai_api_key = 'openai', emulator.url, 'x'
+    built = Services.build(settings)
+    yield built
+    built.db.dispose()
+
+
+def app_env_for(emulator: Emulator, **overrides: str) -> dict[str, str]:
+    return {**FAST, 'VIDEO_PROVIDER': 'openai', 'OPENAI_BASE_URL': emulator.url, 'OPENAI_API_KEY': 'x',
+            'LEASE_SECONDS': '1', 'PROVIDER_TIMEOUT_SECONDS': '1', **overrides}
+
+
+# The first app of a test that kills during a create gets a long provider timeout: with 1 s the
+# held create could time out and be reconciled by that app itself before the kill, and the test
+# would no longer be about a crash. The restarted app gets the short one.
+PATIENT = {'PROVIDER_TIMEOUT_SECONDS': '30'}
+
+
+async def queue(studio: Services, count: int = 1, prompt: str = PROMPT) -> tuple[int, list[Video]]:
+    user = studio.users.sign_in_local('crash@example.com')
+    videos = [await studio.videos.submit(user.id, VideoRequest(prompt if count == 1 else f'{prompt}, take {i}'),
+                                         f'key-{i}') for i in range(count)]
+    return user.id, videos
+
+
+def all_videos(studio: Services) -> list[Video]:
+    with studio.db.session() as session:
+        return list(session.exec(select(Video).order_by(Video.created_at)))
+
+
+def messages(studio: Services, video_id: str) -> str:
+    return '\n'.join(event.message for event in studio.events.since(video_id))
+
+
+async def settle(studio: Services, app: App, timeout: float = DEADLINE) -> list[Video]:
+    """Wait until every video has ended; on timeout, say where each one is stuck."""
+    try:
+        await wait_until(lambda: all(v.is_terminal for v in all_videos(studio)), timeout=timeout, interval=0.05)
+    except AssertionError:
+        states = [(v.id[:8], v.status, v.phase, v.retries, v.error_code) for v in all_videos(studio)]
+        raise AssertionError(f'videos not terminal after {timeout} s: {states}\n--- app log ---\n{app.log()}') from None
+    return all_videos(studio)
+
+
+def assert_settled(studio: Services, emulator: Emulator, user_id: int) -> list[Video]:
+    """The invariants every crash must leave intact."""
+    videos = all_videos(studio)
+    assert all(v.status in ('completed', 'failed') for v in videos), [(v.status, v.phase) for v in videos]
+    assert all(v.phase == 'done' and v.lease_owner is None for v in videos)
+    completed = [v for v in videos if v.status == 'completed']
+    for video in videos:
+        expected_refund = video.cost if video.status == 'failed' else 0
+        assert studio.credits.refunded_amount(video.id) == expected_refund, (video.status, video.error_code)
+    jobs = [v.provider_job_id for v in completed]
+    assert len(set(jobs)) == len(jobs), 'one render adopted by two videos'
+    for video in completed:  # its one render, made for it
+        assert emulator.jobs[video.provider_job_id]['prompt'] == video.prompt
+        assert studio.storage.path(video.video_path).read_bytes()[4:8] == b'ftyp'
+    assert emulator.creates <= len(videos), 'more renders than videos'
+    assert studio.credits.unbalanced_users() == []
+    assert studio.credits.balance(user_id) == 1000 - PRICE * len(completed)
+    return videos
+
+
+# --- 1. killed while the create request is in flight, before the provider started a render ------
+#
+# `hold.add('create')` parks the request in the emulator before it creates a job. After the kill,
+# the parked handler is not cancelled (aiohttp does not cancel handlers of closed connections):
+# once released it goes on and creates a job for a client that is gone, as a real provider that
+# had received the request could. When that render appears decides what the restarted app can
+# see, so each ordering is its own deterministic test instead of one racy one:
+#   a) the request never becomes a render (scripted 500 when released): failed, refunded, 0 renders;
+#   b) the render appears before the restarted app reconciles: it is adopted and completes;
+#   c) the render appears only after the restarted app reconciled: the video stays failed and
+#      refunded, and the late render is not created again or adopted by anyone (nothing can see
+#      it in time; the design promises "never two creates", not "no orphan render").
+
+async def kill_during_create(studio: Services, emulator: Emulator, data_dir: Path) -> tuple[int, Video]:
+    user_id, (video,) = await queue(studio)
+    with App(data_dir, **app_env_for(emulator, **PATIENT)) as app:
+        await wait_until(lambda: studio.videos.get(video.id).phase == 'submitting' and emulator.calls['create'] >= 1,
+                         timeout=DEADLINE)
+        app.kill()
+    stale = studio.videos.get(video.id)
+    assert (stale.status, stale.phase, stale.retries) == ('running', 'submitting', 0)  # died mid-create
+    assert stale.lease_owner is not None and stale.provider_job_id is None
+    assert emulator.creates == 0
+    return user_id, video
+
+
+async def test_killed_before_the_create_reached_the_provider_fails_and_refunds(studio, emulator, app_env) -> None:
+    emulator.hold.add('create')
+    emulator.script['create'] = ['500']  # what the parked request answers once released: no render
+    user_id, video = await kill_during_create(studio, emulator, app_env)
+    emulator.release()
+    await wait_until(lambda: not emulator.script['create'], timeout=DEADLINE)  # the parked handler ended
+    with App(app_env, **app_env_for(emulator)) as app:
+        (done,) = await settle(studio, app)
+    assert (done.status, done.error_code) == ('failed', 'submit_lost')
+    assert emulator.creates == 0 and emulator.calls['create'] == 1 and emulator.calls['list'] >= 1
+    assert_settled(studio, emulator, user_id)
+
+
+async def test_killed_during_create_whose_render_starts_late_is_adopted(studio, emulator, app_env) -> None:
+    emulator.hold.add('create')
+    user_id, video = await kill_during_create(studio, emulator, app_env)
+    emulator.release()
+    await wait_until(lambda: emulator.creates == 1, timeout=DEADLINE)  # the dead client's render started
+    with App(app_env, **app_env_for(emulator)) as app:
+        (done,) = await settle(studio, app)
+    assert done.status == 'completed', (done.error_code, done.error_message)
+    assert emulator.creates == 1 and emulator.calls['create'] == 1
+    assert done.provider_job_id in emulator.jobs
+    assert 'Found the render started before the interruption' in messages(studio, done.id)
+    assert_settled(studio, emulator, user_id)
+
+
+async def test_killed_during_create_whose_render_starts_after_reconcile_stays_refunded(studio, emulator,
+                                                                                      app_env) -> None:
+    emulator.hold.add('create')
+    user_id, video = await kill_during_create(studio, emulator, app_env)
+    with App(app_env, **app_env_for(emulator)) as app:
+        (done,) = await settle(studio, app)  # reconciled while the request is still parked
+        assert (done.status, done.error_code) == ('failed', 'submit_lost')
+        emulator.release()
+        await wait_until(lambda: emulator.creates == 1, timeout=DEADLINE)  # the late, orphaned render
+        time.sleep(0.5)  # the app keeps running: nothing may create again or pick the video up
+    (orphan,) = emulator.jobs
+    assert all(v.provider_job_id != orphan for v in all_videos(studio))
+    assert studio.videos.get(video.id).status == 'failed'
+    assert emulator.calls['create'] == 1
+    assert_settled(studio, emulator, user_id)
+
+
+# --- 2. killed after the provider started the render, before its id was committed ---------------
+
+async def test_killed_after_the_create_before_the_commit_is_adopted(studio, emulator, app_env) -> None:
+    emulator.hold.add('create_after')  # the render starts, its answer is held back
+    user_id, (video,) = await queue(studio)
+    with App(app_env, **app_env_for(emulator, **PATIENT)) as app:
+        await wait_until(lambda: emulator.creates == 1 and studio.videos.get(video.id).phase == 'submitting',
+                         timeout=DEADLINE)
+        app.kill()
+    stale = studio.videos.get(video.id)
+    assert (stale.phase, stale.provider_job_id) == ('submitting', None)  # the answer never arrived
+    (job_id,) = emulator.jobs
+    with App(app_env, **app_env_for(emulator)) as app:
+        (done,) = await settle(studio, app)
+    assert done.status == 'completed', (done.error_code, done.error_message)
+    assert done.provider_job_id == job_id
+    assert emulator.creates == 1 and emulator.calls['create'] == 1
+    assert 'Found the render started before the interruption' in messages(studio, done.id)
+    assert_settled(studio, emulator, user_id)
+
+
+# --- 3. killed while polling the render -----------------------------------------------------------
+
+async def test_killed_mid_poll_resumes_polling_the_same_render(studio, emulator, app_env) -> None:
+    emulator.render_seconds = 3
+    user_id, (video,) = await queue(studio)
+    with App(app_env, **app_env_for(emulator)) as app:
+        await wait_until(lambda: studio.videos.get(video.id).phase == 'poll' and emulator.calls['retrieve'] >= 1,
+                         timeout=DEADLINE)
+        app.kill()
+    stale = studio.videos.get(video.id)
+    assert stale.phase == 'poll' and stale.provider_job_id
+    with App(app_env, **app_env_for(emulator)) as app:
+        (done,) = await settle(studio, app)
+    assert done.status == 'completed', (done.error_code, done.error_message)
+    assert done.provider_job_id == stale.provider_job_id
+    assert emulator.creates == 1 and emulator.calls['create'] == 1
+    assert_settled(studio, emulator, user_id)
+
+
+# --- 4. killed in the middle of downloading the finished video -----------------------------------
+
+async def test_killed_mid_download_downloads_again_without_a_second_render(studio, emulator, app_env) -> None:
+    emulator.hold.add('content_mid')  # the download stops after its first chunk
+    user_id, (video,) = await queue(studio)
+    with App(app_env, **app_env_for(emulator)) as app:
+        await wait_until(lambda: emulator.calls['content'] >= 1, timeout=DEADLINE)
+        app.kill()
+    stale = studio.videos.get(video.id)
+    # still downloading the video itself: the thumbnail was never asked for
+    assert stale.phase == 'download' and stale.video_path is None and emulator.calls['content'] == 1
+    emulator.release()
+    with App(app_env, **app_env_for(emulator)) as app:
+        (done,) = await settle(studio, app)
+    assert done.status == 'completed', (done.error_code, done.error_message)
+    assert emulator.creates == 1 and emulator.calls['create'] == 1
+    assert emulator.calls['content'] >= 3  # the cut download, then video and thumbnail again
+    whole = httpx.get(f'{emulator.url}/videos/{done.provider_job_id}/content', timeout=30).content
+    assert len(whole) > 64 * 1024  # big enough for the hold to have cut it after the first chunk
+    assert studio.storage.path(done.video_path).read_bytes() == whole  # complete, not the cut prefix
+    assert_settled(studio, emulator, user_id)
+
+
+# --- 5. a fault storm with a crash in the middle --------------------------------------------------
+
+async def test_a_fault_storm_with_a_crash_renders_each_video_at_most_once(studio, emulator, app_env) -> None:
+    emulator.fault_rate = 0.3  # 500, 429, hang and drop on every endpoint, at random
+    emulator.hang_seconds = 2  # longer than the app's 1 s per-call timeout
+    emulator.render_seconds = 1.5
+    user_id, videos = await queue(studio, count=10)
+    with App(app_env, **app_env_for(emulator)) as app:
+        # crash once several renders have started and the rest are still on their way
+        await wait_until(lambda: sum(v.provider_job_id is not None for v in all_videos(studio)) >= 4,
+                         timeout=DEADLINE, interval=0.05)
+        app.kill()
+    assert not all(v.is_terminal for v in all_videos(studio)), 'the crash came too late to matter'
+    with App(app_env, **app_env_for(emulator)) as app:
+        done = await settle(studio, app)
+    assert len(done) == 10
+    assert emulator.creates <= 10
+    settled = assert_settled(studio, emulator, user_id)
+    assert any(v.status == 'completed' for v in settled)
