@@ -27,17 +27,16 @@ class Frame:
 def frame(title: str, user: User) -> Iterator[Frame]:
     ui.page_title(f'{title} · AIVideo Studio')
     ui.colors(primary=PRIMARY)
-    with ui.header().classes('items-center gap-2 px-4 py-2 bg-white text-gray-900 shadow-sm'):
+    with ui.header().classes('items-center gap-2 px-4 py-2 bg-white text-gray-900 shadow-sm no-wrap'):
         with ui.link(target='/generate').classes('flex items-center gap-2 no-underline text-inherit'):
             ui.image('/assets/logo.svg').classes('w-8 h-8')
             ui.label('AIVideo Studio').classes('text-lg font-semibold gt-xs')
-        with ui.row().classes('gap-1 ml-2'):
-            ui.button('Generate', icon='movie_creation', on_click=lambda: ui.navigate.to('/generate')) \
-                .props('flat no-caps').mark('nav-generate')
-            ui.button('History', icon='video_library', on_click=lambda: ui.navigate.to('/history')) \
-                .props('flat no-caps').mark('nav-history')
+        with ui.row().classes('gap-1 ml-2 no-wrap'):
+            nav_button('Generate', 'movie_creation', '/generate')
+            nav_button('History', 'video_library', '/history')
         ui.space()
-        balance = ui.label().classes('rounded-full bg-indigo-50 text-indigo-800 px-3 py-1 text-sm font-medium') \
+        balance = ui.label().classes('rounded-full bg-indigo-50 text-indigo-800 px-3 py-1 text-sm font-medium '
+                                     'whitespace-nowrap') \
             .mark('balance')
         with ui.button(icon='account_circle').props('flat round').mark('account'):
             with ui.menu():
@@ -47,6 +46,13 @@ def frame(title: str, user: User) -> Iterator[Frame]:
     page.show_balance(user.credits)
     with ui.column().classes('w-full max-w-6xl mx-auto p-4 gap-4'):
         yield page
+
+
+def nav_button(label: str, icon: str, target: str) -> None:
+    """An icon with its label; on a phone just the icon (the label becomes a tooltip)."""
+    with ui.button(icon=icon, on_click=lambda: ui.navigate.to(target)).props('flat no-caps') \
+            .mark(f'nav-{label.lower()}').tooltip(label):
+        ui.label(label).classes('gt-xs ml-2')
 
 
 def sign_out() -> None:
