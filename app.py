@@ -1,46 +1,32 @@
 """AIVideo Studio: settings -> database -> pages and routes -> job runner -> ui.run()."""
 from __future__ import annotations
 
-import logging
+import sys
 from pathlib import Path
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import app, ui
-from starlette.middleware.base import BaseHTTPMiddleware
 
+import api.auth
 import api.media
+import api.middleware
 import pages
-from services import Services
+from services import Services, logs
 from services.config import Settings
 
 ROOT = Path(__file__).resolve().parent
-PUBLIC_PATHS = ('/login', '/assets/', '/_nicegui', '/status')
-
-logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-logging.getLogger('alembic').setLevel(logging.WARNING)
 
 settings = Settings()
+logs.configure(settings.secrets)
+if problems := settings.startup_problems():
+    sys.exit('AIVideo Studio will not start:\n  - ' + '\n  - '.join(problems))
 services = Services.build(settings)
 app.state.services = services  # for tests and operators; pages get `services` handed in
 
-
-class SignInRequired(BaseHTTPMiddleware):
-    """Every page but the public ones needs a signed-in session."""
-
-    async def dispatch(self, request: Request, call_next):
-        path = request.url.path
-        if not app.storage.user.get('user_id') and not path.startswith(PUBLIC_PATHS):
-            if path.startswith('/media/'):
-                return await call_next(request)  # the route itself answers 404
-            return RedirectResponse(f'/login?next={path}' if path not in ('/', '/login') else '/login')
-        return await call_next(request)
-
-
-app.add_middleware(SignInRequired)
+api.middleware.install(services)
 app.add_static_files('/assets', ROOT / 'assets')
 ui.add_css(ROOT / 'assets' / 'app.css', shared=True)
 pages.create(services)
+api.auth.create(services)
 api.media.create(services)
 
 
@@ -54,4 +40,6 @@ app.on_shutdown(services.runner.stop)
 app.on_shutdown(services.db.dispose)
 
 ui.run(host=settings.host, port=settings.port, title='AIVideo Studio', favicon=ROOT / 'assets' / 'logo.svg',
-       storage_secret=settings.storage_secret, reload=False, show=False)
+       storage_secret=settings.storage_secret, reload=False, show=False,
+       session_middleware_kwargs={'same_site': 'lax', 'https_only': settings.https},
+       uvicorn_logging_level='warning', proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)

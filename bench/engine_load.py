@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 VIDEOS_PER_USER = 10  # 1,000 sign-up credits, 100 per 4 s sora-2 video
 PROMPT = 'A paper boat drifting down a rain gutter in the city, take {}'
 LAG_INTERVAL = 0.010
+STEP_NAMES = {3: 'create', 6: 'download', 5: 'poll'}  # services.events step numbers of retried phases
 TARGET_LAG_P99_MS = 100.0
 TARGET_RSS_MB = 500.0
 
@@ -63,7 +64,7 @@ def percentile(values: list[float], p: float) -> float:
 
 # --- the emulator, in its own process ---------------------------------------------------------------
 
-def serve_emulator(port: int, render_seconds: float, poll_after_ms: int) -> None:
+def serve_emulator(port: int, render_seconds: float, poll_after_ms: int, backlog: int) -> None:
     """Child process: tests.emulator with the bench's poll-after (its own CLI has no such option),
     with the clip rendered before it serves so that no download waits on ffmpeg."""
     from aiohttp import web
@@ -79,18 +80,19 @@ def serve_emulator(port: int, render_seconds: float, poll_after_ms: int) -> None
 
     asyncio.run(warm())
     emulator._clip_locks.clear()  # made under the warm-up loop; fresh ones for the serving loop
-    web.run_app(emulator.app(), host='127.0.0.1', port=port, access_log=None, print=None)
+    web.run_app(emulator.app(), host='127.0.0.1', port=port, access_log=None, print=None, backlog=backlog)
 
 
 @contextmanager
-def emulator_process(scratch: Path, render_seconds: float, poll_after_ms: int):
+def emulator_process(scratch: Path, render_seconds: float, poll_after_ms: int, backlog: int):
     with socket.socket() as probe:
         probe.bind(('127.0.0.1', 0))
         port = probe.getsockname()[1]
     log_file = open(scratch / 'emulator.log', 'wb')
     process = subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), '--serve-emulator', str(port),
-         '--render-seconds', str(render_seconds), '--poll-after-ms', str(poll_after_ms)],
+         '--render-seconds', str(render_seconds), '--poll-after-ms', str(poll_after_ms),
+         '--emulator-backlog', str(backlog)],
         cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
     base = f'http://127.0.0.1:{port}'
     try:
@@ -117,6 +119,12 @@ def emulator_process(scratch: Path, render_seconds: float, poll_after_ms: int):
 def emulator_stats(base: str) -> dict:
     with urllib.request.urlopen(f'{base}/_emulator/stats', timeout=10) as response:
         return json.loads(response.read())
+
+
+def listen_overflows() -> int:
+    """The kernel's count of connections dropped because a listen queue was full (all sockets)."""
+    lines = [line.split() for line in Path('/proc/net/netstat').read_text().splitlines() if line.startswith('TcpExt:')]
+    return int(dict(zip(lines[0], lines[1])).get('ListenOverflows', 0))
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -156,13 +164,18 @@ class LagMonitor:
     def __init__(self) -> None:
         self.phase = 'setup'
         self.samples: dict[str, list[float]] = {}
+        self.stalls: list[tuple[float, float]] = []  # (seconds since the monitor started, lag ms) over 100 ms
 
     async def run(self) -> None:
         clock = time.perf_counter
+        start = clock()
         while True:
             before = clock()
             await asyncio.sleep(LAG_INTERVAL)
-            self.samples.setdefault(self.phase, []).append((clock() - before - LAG_INTERVAL) * 1000)
+            lag = (clock() - before - LAG_INTERVAL) * 1000
+            self.samples.setdefault(self.phase, []).append(lag)
+            if lag > 100:
+                self.stalls.append((round(before - start, 2), round(lag, 1)))
 
 
 class RssSampler(threading.Thread):
@@ -208,7 +221,8 @@ class ProblemLog(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
         if len(self.first) < 5:
-            self.first.append(f'{record.levelname} {record.name}: {record.getMessage()}'[:200])
+            cause = f' [{record.exc_info[0].__name__}: {record.exc_info[1]}]' if record.exc_info else ''
+            self.first.append(f'{record.levelname} {record.name}: {record.getMessage()}{cause}'[:240])
 
 
 # --- the run ------------------------------------------------------------------------------------------
@@ -216,7 +230,7 @@ class ProblemLog(logging.Handler):
 async def run(args: argparse.Namespace, scratch: Path, emulator_base: str, database_url: str) -> dict:
     from sqlmodel import select
 
-    from models import TERMINAL_STATUSES, Video, utcnow
+    from models import TERMINAL_STATUSES, Video, VideoEvent, utcnow
     from services import Services
     from services.config import Settings
     from services.videos import VideoRequest
@@ -259,6 +273,7 @@ async def run(args: argparse.Namespace, scratch: Path, emulator_base: str, datab
 
         unsubscribe = services.events.subscribe(None, on_event)
         emulator_cpu_before = process_cpu_seconds(args.emulator_pid)
+        overflows_before = listen_overflows()
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         monitor.phase = 'run'
         started = time.perf_counter()
@@ -273,12 +288,15 @@ async def run(args: argparse.Namespace, scratch: Path, emulator_base: str, datab
         monitor.phase = 'stop'
         cpu_after = resource.getrusage(resource.RUSAGE_SELF)
         emulator_cpu = process_cpu_seconds(args.emulator_pid) - emulator_cpu_before
+        overflows = listen_overflows() - overflows_before
         unsubscribe()
         await services.runner.stop()
 
         stats = emulator_stats(emulator_base)
         with services.db.session() as session:
             videos = list(session.exec(select(Video)))
+            warnings = list(session.exec(select(VideoEvent.step, VideoEvent.message)
+                                         .where(VideoEvent.message.startswith('⚠️'))))
         unbalanced = services.credits.unbalanced_users()
     finally:
         lag_task.cancel()
@@ -296,26 +314,35 @@ async def run(args: argparse.Namespace, scratch: Path, emulator_base: str, datab
     from_run = [overhead(v, max(v.created_at, run_start_utc)) for v in finished]
     calls = stats.get('calls', {})
     lag = monitor.samples.get('run', [])
+    retried: dict[str, int] = {}  # the runner's retry events, by reason
+    for step, message in warnings:
+        reason = f"{STEP_NAMES.get(step, step)}: {message.split(' Trying again')[0].removeprefix('⚠️').strip()}"
+        retried[reason] = retried.get(reason, 0) + 1
     return {
         'videos': args.videos, 'timed_out': timed_out, 'submit_seconds': submit_seconds, 'wall_seconds': wall,
         'statuses': by_status, 'completed': by_status.get('completed', 0), 'failed': by_status.get('failed', 0),
         'errors': sorted({f'{v.error_code}: {v.error_message}' for v in videos if v.error_code})[:5],
         'lag_ms': {'count': len(lag), 'p50': percentile(lag, 50), 'p99': percentile(lag, 99),
-                   'max': max(lag, default=math.nan)},
+                   'max': max(lag, default=math.nan), 'stalls_over_100ms': sum(1 for x in lag if x > 100),
+                   'stalled_seconds': sum(x for x in lag if x > 100) / 1000},
         'submit_lag_ms': {'p99': percentile(monitor.samples.get('submit', []), 99),
                           'max': max(monitor.samples.get('submit', []), default=math.nan)},
         'rss_mb': {'before_submit': rss_before, 'peak_sampled': sampler.peak_mb,
                    'ru_maxrss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024},
-        'rss_series': sampler.series,
+        'rss_series': sampler.series, 'stalls': monitor.stalls,
+        'finished_after_run_start_s': sorted(round((v.finished_at - run_start_utc).total_seconds(), 2)
+                                             for v in finished),
         'overhead_s': {'from_created': {'p50': percentile(from_created, 50), 'p99': percentile(from_created, 99),
                                         'max': max(from_created, default=math.nan)},
                        'from_runner_start': {'p50': percentile(from_run, 50), 'p99': percentile(from_run, 99),
                                              'max': max(from_run, default=math.nan)}},
         'cpu_s': {'app': (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime),
                   'emulator': emulator_cpu},
-        'emulator': {'creates': stats.get('creates'), 'calls': calls,
+        'emulator': {'creates': stats.get('creates'), 'calls': calls, 'listen_overflows': overflows,
                      'polls_per_video': calls.get('retrieve', 0) / args.videos},
         'unbalanced_users': unbalanced,
+        'claims_beyond_first': sum(max(0, v.attempts - 1) for v in videos),
+        'retry_events': retried,
     }
 
 
@@ -342,7 +369,9 @@ def report(args: argparse.Namespace, result: dict, database: str) -> bool:
           f"max {result['submit_lag_ms']['max']:.1f} ms)")
     print(f"run: wall {wall:.1f} s for {n} videos; completed {result['completed']}, failed {result['failed']}"
           f"{' (TIMED OUT)' if result['timed_out'] else ''}")
-    print(f"loop lag (ms): p50 {lag['p50']:.1f}  p99 {lag['p99']:.1f}  max {lag['max']:.1f}  ({lag['count']} samples)")
+    print(f"loop lag (ms): p50 {lag['p50']:.1f}  p99 {lag['p99']:.1f}  max {lag['max']:.1f}  ({lag['count']} samples; "
+          f"{lag['stalls_over_100ms']} stalls > 100 ms: {lag['stalled_seconds']:.1f} s, "
+          f"{lag['stalled_seconds'] / wall * 100:.0f}% of the run)")
     print(f"RSS (MB): before submit {rss['before_submit']:.0f}, peak sampled VmRSS {rss['peak_sampled']:.0f}, "
           f"ru_maxrss {rss['ru_maxrss']:.0f}")
     print(f"overhead per video beyond {args.render_seconds:g} s render (s): "
@@ -351,9 +380,12 @@ def report(args: argparse.Namespace, result: dict, database: str) -> bool:
           f"from runner start p50 {over['from_runner_start']['p50']:.2f} p99 {over['from_runner_start']['p99']:.2f}")
     calls = result['emulator']['calls']
     print(f"emulator: creates {result['emulator']['creates']}, polls/video {result['emulator']['polls_per_video']:.2f}, "
-          f"content {calls.get('content', 0)}, calls {dict(sorted(calls.items()))}")
+          f"content {calls.get('content', 0)}, listen-queue overflows {result['emulator']['listen_overflows']}, "
+          f"calls {dict(sorted(calls.items()))}")
     print(f"cpu during run: app {cpu['app']:.1f} s ({cpu['app'] / wall * 100:.0f}% of one core), "
           f"emulator {cpu['emulator']:.1f} s")
+    print(f"runner: {result['claims_beyond_first']} re-claims, retries "
+          + (', '.join(f'{n}x {reason!r}' for reason, n in result['retry_events'].items()) or 'none'))
     for error in result['errors']:
         print(f'  error: {error[:160]}')
     print(f"engine log: {result['log_problems']['count']} warning/error records"
@@ -361,6 +393,9 @@ def report(args: argparse.Namespace, result: dict, database: str) -> bool:
     print(f"{'check':<26}{'value':>12}  {'target':<22}result")
     for name, value, target, ok in checks:
         print(f"{name:<26}{value:>12}  {target:<22}{'PASS' if ok else 'FAIL'}")
+    if lag['stalled_seconds'] > 0.1 * wall:
+        print(f"note: lag percentiles count 10 ms samples, one per stall however long, so they understate stalls; the loop was stalled "
+              f"> 100 ms for {lag['stalled_seconds'] / wall * 100:.0f}% of the run (max {lag['max'] / 1000:.1f} s)")
     result['checks'] = {name: {'value': value, 'target': target, 'pass': ok} for name, value, target, ok in checks}
     return all(ok for *_, ok in checks)
 
@@ -374,13 +409,15 @@ def main() -> None:
                         '127.0.0.1:5432/test (a fresh schema is made and dropped); default SQLite in DATA_DIR')
     parser.add_argument('--loop', choices=('uvloop', 'asyncio'), default='uvloop',
                         help='event loop; uvicorn (so the app) uses uvloop when installed (default uvloop)')
+    parser.add_argument('--emulator-backlog', type=int, default=4096,
+                        help="the emulator's listen backlog (aiohttp's default is 128; 4096)")
     parser.add_argument('--timeout', type=float, default=0, help='give up after this many seconds of running '
                         '(default: render time + 600)')
     parser.add_argument('--json', type=Path, help='also write the figures (and an RSS time series) here')
     parser.add_argument('--serve-emulator', type=int, metavar='PORT', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_emulator:
-        serve_emulator(args.serve_emulator, args.render_seconds, args.poll_after_ms)
+        serve_emulator(args.serve_emulator, args.render_seconds, args.poll_after_ms, args.emulator_backlog)
         return
     args.timeout = args.timeout or args.render_seconds + 600
 
@@ -393,7 +430,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix='engine-load-') as scratch_name, \
             fresh_database(args.database_url) as (database_url, schema):
         scratch = Path(scratch_name)
-        with emulator_process(scratch, args.render_seconds, args.poll_after_ms) as (base, pid):
+        with emulator_process(scratch, args.render_seconds, args.poll_after_ms, args.emulator_backlog) as (base, pid):
             args.emulator_pid = pid
             result = asyncio.run(run(args, scratch, base, database_url))
     result['log_problems'] = {'count': problems.count, 'first': problems.first}

@@ -12,8 +12,14 @@ def utcnow() -> datetime:
 
 
 class User(SQLModel, table=True):
+    """A person, identified by issuer + subject: ('local', email) in local mode, or the OpenID
+    provider's issuer and `sub` claim with Google (emails can change hands; subjects do not)."""
+    __table_args__ = (UniqueConstraint('auth_issuer', 'auth_subject', name='uq_user_identity'),)
+
     id: int | None = Field(default=None, primary_key=True)
-    email: str = Field(index=True, unique=True, max_length=254)
+    auth_issuer: str = Field(default='local', max_length=200)
+    auth_subject: str = Field(max_length=255)
+    email: str = Field(index=True, max_length=254)
     name: str = Field(default='', max_length=200)
     plan: str = Field(default='free', max_length=32)
     is_admin: bool = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from nicegui import app, ui
+from nicegui import ui
 
 from models import User
 
@@ -56,8 +56,7 @@ def nav_button(label: str, icon: str, target: str) -> None:
 
 
 def sign_out() -> None:
-    app.storage.user.clear()
-    ui.navigate.to('/login')
+    ui.navigate.to('/auth/logout')  # an HTTP route, so the session cookie itself is replaced
 
 
 def status_chip(status: str) -> ui.chip:

@@ -4,8 +4,12 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from ipaddress import ip_address
+
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_STORAGE_SECRET = 'dev-only-change-me'
 
 
 class Settings(BaseSettings):
@@ -15,8 +19,19 @@ class Settings(BaseSettings):
     database_url: str = ''  # empty: SQLite under data_dir
     host: str = '127.0.0.1'
     port: int = 8080
-    storage_secret: str = 'dev-only-change-me'
+    storage_secret: str = DEV_STORAGE_SECRET
     admin_emails: str = ''  # comma-separated
+    https: bool = False  # served over HTTPS (directly or behind a proxy): session cookie gets Secure
+    forwarded_allow_ips: str = '127.0.0.1'  # proxies whose X-Forwarded-* headers are trusted
+
+    # Sign-in. With Google credentials the app signs users in with Google (OpenID Connect);
+    # without them it runs in local mode (email only), on a loopback address unless allowed.
+    google_client_id: str = ''
+    google_client_secret: str = ''
+    oidc_discovery_url: str = 'https://accounts.google.com/.well-known/openid-configuration'
+    allowed_email_domains: str = ''  # comma-separated; empty allows every domain
+    google_signup_plan: str = 'free'
+    allow_local_signin_on_network: bool = False
 
     # Provider. The seed's USE_MOCK_SORA=true/false is honoured when VIDEO_PROVIDER is not set.
     video_provider: str = ''
@@ -65,5 +80,46 @@ class Settings(BaseSettings):
         return frozenset(e.strip().lower() for e in self.admin_emails.split(',') if e.strip())
 
     @property
+    def google_enabled(self) -> bool:
+        return bool(self.google_client_id and self.google_client_secret)
+
+    @cached_property
+    def email_domains(self) -> frozenset[str]:
+        return frozenset(d.strip().lower().lstrip('@') for d in self.allowed_email_domains.split(',') if d.strip())
+
+    @property
+    def max_request_bytes(self) -> int:
+        """The largest request body accepted: an upload plus room for the multipart envelope."""
+        return self.max_upload_bytes + 1024 * 1024
+
+    def startup_problems(self) -> list[str]:
+        """Reasons the app must not start with these settings (empty when all is well)."""
+        problems = []
+        if self.google_enabled and self.storage_secret in ('', DEV_STORAGE_SECRET):
+            problems.append('STORAGE_SECRET must be set to a long random value when Google sign-in is on '
+                            '(it signs the session cookies).')
+        if not self.google_enabled and not _is_loopback(self.host) and not self.allow_local_signin_on_network:
+            problems.append(f'Local sign-in (email only, no password) is for this machine only, but HOST is '
+                            f'{self.host}. Configure Google sign-in (GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET), '
+                            'or set ALLOW_LOCAL_SIGNIN_ON_NETWORK=true for a trusted network.')
+        if self.google_enabled and len(self.storage_secret) < 32 and self.storage_secret != DEV_STORAGE_SECRET:
+            problems.append('STORAGE_SECRET is too short: use at least 32 random characters.')
+        return problems
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never appear in logs or pages."""
+        return [v for v in (self.openai_api_key, self.google_client_secret, self.storage_secret) if len(v) >= 8]
+
+    @property
     def db_url(self) -> str:
         return self.database_url or f'sqlite:///{(self.data_dir / "app.db").resolve()}'
+
+
+def _is_loopback(host: str) -> bool:
+    if host == 'localhost':
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False

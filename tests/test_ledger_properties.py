@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, settings
+from hypothesis import event as label
 from hypothesis import strategies as st
 from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, invariant,
                                  multiple, precondition, rule)
@@ -93,6 +94,12 @@ class LedgerMachine(RuleBasedStateMachine):
     def first_user(self):
         return self._sign_in('alice@example.com')
 
+    @initialize(target=videos, options=st.sampled_from(
+        [o for o in VALID_OPTIONS if catalog.price(*o) <= SIGNUP_CREDITS]), with_image=st.booleans())
+    def first_video(self, options, with_image):
+        """Something for the runner rules to work on from the first step."""
+        return self.submit(self._sign_in('bob@example.com'), 'k1', options, PROMPT, with_image)
+
     @rule(target=users, email=st.sampled_from(EMAILS))
     def sign_in(self, email: str):
         return self._sign_in(email)
@@ -121,11 +128,11 @@ class LedgerMachine(RuleBasedStateMachine):
         if amount < 0 and -amount > expected:
             with pytest.raises(InsufficientCredits):
                 self.services.credits.grant(user_id, amount, 'property test: deduction', actor_id=None)
-            event('deduction refused')
+            label('deduction refused')
         else:
             self.services.credits.grant(user_id, amount, 'property test: grant', actor_id=None)
             self.balances[user_id] = expected + amount
-            event('grant' if amount >= 0 else 'deduction')
+            label('grant' if amount >= 0 else 'deduction')
         assert self.services.credits.balance(user_id) == self.balances[user_id]
 
     @rule(user_id=users)
@@ -173,16 +180,16 @@ class LedgerMachine(RuleBasedStateMachine):
             with pytest.raises(SubmitError) as refusal:
                 asyncio.run(self.services.videos.submit(user_id, request, key))
             assert refusal.value.field == expected_error, refusal.value.message
-            event(f'submit refused: {expected_error}')
+            label(f'submit refused: {expected_error}')
             assert self.services.credits.balance(user_id) == balance_before
             return multiple()
         video = asyncio.run(self.services.videos.submit(user_id, request, key))
         if (user_id, key) in self.by_key:  # a repeat: the same video, charged once
             assert video.id == self.by_key[(user_id, key)]
             assert self.services.credits.balance(user_id) == balance_before
-            event('submit repeated')
+            label('submit repeated')
             return multiple()
-        event('submit charged')
+        label('submit charged')
         cost = catalog.price(model, size, seconds, self.settings.credits_per_second)
         assert (video.user_id, video.cost, video.status) == (user_id, cost, 'queued')
         assert video.id not in self.model_videos
@@ -197,7 +204,7 @@ class LedgerMachine(RuleBasedStateMachine):
         user = self.services.users.get(user_id)
         allowed = user_id == video.owner or user.is_admin
         done = asyncio.run(self.services.videos.cancel(user, video_id))
-        event(f'cancel: {"owner" if user_id == video.owner else "admin" if allowed else "other"}, {video.status}')
+        label(f'cancel: {"owner" if user_id == video.owner else "admin" if allowed else "other"}, {video.status}')
         if allowed and video.status in ACTIVE:
             assert done is True
             video.status, video.lease = 'cancelled', None
@@ -216,7 +223,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert set(claimed) <= claimable
         for video_id in claimed:
             self.model_videos[video_id].lease = owner
-        event(f'claimed {len(claimed)}')
+        label(f'claimed {len(claimed)}')
 
     @rule(video_id=videos, runner=st.sampled_from([0, 1]))
     def start(self, video_id: str, runner: int) -> None:
@@ -248,7 +255,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 asyncio.run(r._finish_failed(video_id, code, message))
             video.status, video.lease = 'failed', None
             self.balances[video.owner] += video.cost
-            event(f'failed by {path}')
+            label(f'failed by {path}')
             assert self.services.credits.refunded_amount(video_id) == video.cost
         else:  # not held by this runner: fenced off
             if path == 'fail_tx':
@@ -268,10 +275,33 @@ class LedgerMachine(RuleBasedStateMachine):
             event = r._save_tx(*args)
             assert event is not None and event.status == 'completed'
             video.status, video.lease = 'completed', None
-            event('completed')
+            label('completed')
         else:
             with pytest.raises(LeaseLost):
                 r._save_tx(*args)
+
+    # The rules above pick any video and any runner, so mostly exercise the fence; these pick a
+    # video some runner holds and act as that runner, so that failures and completions happen.
+
+    def _held(self) -> list[tuple[str, int]]:
+        owners = [r.owner for r in self.runners]
+        # In submit order, not by id: ids are random uuids, and draws must not depend on them.
+        return [(vid, owners.index(v.lease)) for vid, v in self.model_videos.items() if v.lease]
+
+    @precondition(lambda self: self._held())
+    @rule(data=st.data(), code=st.sampled_from(['moderation_blocked', 'timeout', 'internal_error']),
+          path=st.sampled_from(['fail_tx', 'finish_failed']))
+    def held_video_fails(self, data, code: str, path: str) -> None:
+        video_id, runner = data.draw(st.sampled_from(self._held()))
+        self.provider_failure(video_id, runner, code, path)
+
+    @precondition(lambda self: self._held())
+    @rule(data=st.data())
+    def held_video_starts_and_completes(self, data) -> None:
+        video_id, runner = data.draw(st.sampled_from(self._held()))
+        if data.draw(st.booleans()):
+            self.start(video_id, runner)
+        self.complete(video_id, runner)
 
     @rule(runner=st.sampled_from([0, 1]))
     def release_all(self, runner: int) -> None:
@@ -287,10 +317,10 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(v.status in ('failed', 'cancelled') for v in self.model_videos.values()))
     @rule(data=st.data())
     def refund_again(self, data) -> None:
-        ended = sorted(vid for vid, v in self.model_videos.items() if v.status in ('failed', 'cancelled'))
+        ended = [vid for vid, v in self.model_videos.items() if v.status in ('failed', 'cancelled')]
         video_id = data.draw(st.sampled_from(ended))
         assert self.services.credits.refund(video_id, 'property test: second refund') == 0
-        event('refund repeated')
+        label('refund repeated')
 
     @rule()
     def refund_unknown_video(self) -> None:
@@ -333,6 +363,6 @@ class LedgerMachine(RuleBasedStateMachine):
         assert {kind for _, kind in counts} <= {'reserve', 'refund'}
 
 
-LedgerMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=30, deadline=None,
+LedgerMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=30, deadline=None,
                                            suppress_health_check=[HealthCheck.too_slow])
 TestLedgerProperties = LedgerMachine.TestCase

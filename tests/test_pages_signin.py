@@ -46,7 +46,7 @@ async def test_sign_out_ends_the_session(user: User) -> None:
 
 
 async def test_next_parameter_only_accepts_local_paths(user: User) -> None:
-    from pages.login import safe_next
+    from services.users import safe_next
     assert safe_next('/history') == '/history'
     for hostile in ('https://evil.example', '//evil.example', '/\\evil.example', 'javascript:alert(1)', None, ''):
         assert safe_next(hostile) == '/generate'

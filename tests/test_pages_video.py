@@ -82,6 +82,7 @@ async def test_files_are_served_to_the_owner_with_range_and_to_nobody_else(user:
     await user.open('/history')
     user.find(marker='account').click()
     user.find(marker='sign-out').click()
+    await user.should_see(marker='email')  # signed out: the login page again
     await sign_in(user, 'stranger@example.com')
     for variant in ('video', 'thumbnail'):
         denied = await http.get(f'/media/videos/{video_id}/{variant}')
