@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi.responses import PlainTextResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from nicegui import app
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
@@ -40,8 +40,10 @@ SECURITY_HEADERS = [
 def install(services: Services) -> None:
     """Add the middlewares in the order they must run (the last added runs first)."""
     app.add_middleware(SignInRequired, services=services)
-    app.add_middleware(BodyLimit, limit=services.settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
+    # FastAPI's own request body limit (413, announced or streamed). NiceGUI's upload limits are
+    # enforced only in the browser; this one holds on the server.
+    app.max_body_size = services.settings.max_request_bytes
 
 
 class SignInRequired(BaseHTTPMiddleware):
@@ -68,53 +70,6 @@ class SignInRequired(BaseHTTPMiddleware):
                 return await call_next(request)  # the route itself answers 404
             return RedirectResponse(f'/login?next={path}' if path not in ('/', '/login') else '/login')
         return await call_next(request)
-
-
-class BodyLimit:
-    """Refuse request bodies over `limit` bytes with 413, whether announced or streamed.
-    NiceGUI's upload limits are enforced only in the browser; this one holds on the server."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope['type'] != 'http':
-            return await self.app(scope, receive, send)
-        length = dict(scope['headers']).get(b'content-length')
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
-            return await _too_large(scope, receive, send, self.limit)
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message['type'] == 'http.request':
-                received += len(message.get('body', b''))
-                if received > self.limit:
-                    raise _BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message['type'] == 'http.response.start'
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await _too_large(scope, receive, send, self.limit)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    response = PlainTextResponse(f'Request body too large (limit {limit // 1_000_000} MB).', status_code=413)
-    await response(scope, receive, send)
 
 
 class SecurityHeaders:

@@ -30,7 +30,9 @@ def validate(data: bytes, *, max_bytes: int, max_pixels: int) -> bytes:
                 image = ImageOps.exif_transpose(image).convert('RGB')
     except ImageRejected:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRejected(f'The image has too many pixels; the limit is {max_pixels / 1e6:.0f} megapixels.') from None
+    except UnidentifiedImageError:
         raise ImageRejected('This file is not a JPEG, PNG or WebP image.') from None
     except (OSError, ValueError, SyntaxError):
         raise ImageRejected('The image is damaged and cannot be read.') from None

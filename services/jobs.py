@@ -320,6 +320,7 @@ class Runner:
             return self.events.add(session, video_id, step, message, progress=progress_event, status=terminal)
 
     async def _finish_failed(self, video_id: str, code: str, message: str) -> None:
+        log.info('video %s failed: %s: %s', video_id, code, message)
         try:
             event = await self.db.call(self._fail_tx, video_id, code, message)
         except LeaseLost:
