@@ -22,6 +22,7 @@ import socket
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from models import Video, utcnow
@@ -93,14 +94,20 @@ class Runner:
         renew_every = self.settings.lease_seconds / 3
         last_renewal = 0.0
         loop = asyncio.get_running_loop()
+        next_sweep = loop.time() + 3600
         while True:
             try:
+                if loop.time() >= next_sweep:  # temp files of downloads cut short by a crash
+                    next_sweep = loop.time() + 3600
+                    await asyncio.to_thread(self.storage.sweep_temp)
                 if loop.time() - last_renewal >= renew_every:
                     last_renewal = loop.time()
                     lost = await self.db.call(self._renew, list(self.jobs))
                     for video_id in lost:
-                        log.warning('lease on video %s lost; stopping its job', video_id)
-                        self.jobs[video_id].cancel()
+                        task = self.jobs.get(video_id)
+                        if task is not None and not task.done():  # not one that just finished or paused
+                            log.info('lease on video %s lost (cancelled or taken over); stopping its job', video_id)
+                            task.cancel()
                 free = self.settings.max_concurrent_jobs - len(self.jobs)
                 if free > 0:
                     for video_id in await self.db.call(self._claim, free):
@@ -188,28 +195,29 @@ class Runner:
             await phases[video.phase](video)
 
     async def _validate(self, video: Video) -> None:
-        await self._save(video, VALIDATING, '🔍 Validating request parameters...',
-                         status='running', started_at=video.started_at or utcnow())
-        if video.model not in catalog.MODELS or video.size not in catalog.sizes_for(video.model) \
-                or video.seconds not in catalog.SECONDS:
+        valid = video.model in catalog.MODELS and video.size in catalog.sizes_for(video.model) \
+            and video.seconds in catalog.SECONDS
+        await self._save(video, (VALIDATING, '🔍 Validating request parameters...'),
+                         status='running', started_at=video.started_at or utcnow(),
+                         phase=video.phase if not valid else 'image' if video.reference_path else 'submit')
+        if not valid:
             raise JobFailed('invalid_request', f'{video.model} cannot make a {video.seconds} s video at {video.size}.')
-        await self._save(video, None, None, phase='image' if video.reference_path else 'submit')
 
     async def _prepare_image(self, video: Video) -> None:
-        await self._save(video, IMAGE, '📸 Downloading and processing reference image...')
+        await self._save(video, (IMAGE, '📸 Downloading and processing reference image...'))
         source = self.storage.path(video.reference_path)
         try:
             fitted = await asyncio.to_thread(images.fit, await asyncio.to_thread(source.read_bytes), video.size)
         except (OSError, ValueError) as error:
             raise JobFailed('invalid_image', 'The reference image could not be read.') from error
         relative = await asyncio.to_thread(self.storage.save_bytes, 'references', '.jpg', fitted)
-        await self._save(video, IMAGE, '✅ Image processed successfully', phase='submit', reference_path=relative)
+        await self._save(video, (IMAGE, '✅ Image processed successfully'), phase='submit', reference_path=relative)
         await asyncio.to_thread(self.storage.delete, video.reference_path)
 
     async def _submit(self, video: Video) -> None:
         # Committed before the call: from here on, a crash leaves a video that is never created
         # again blindly, only reconciled (see _reconcile).
-        await self._save(video, CALLING_API, f'🤖 Calling {self.provider.label} API (model: {video.model})...',
+        await self._save(video, (CALLING_API, f'🤖 Calling {self.provider.label} API (model: {video.model})...'),
                          phase='submitting', submitted_at=utcnow())
         image = await asyncio.to_thread(self.storage.path(video.reference_path).read_bytes) \
             if video.reference_path else None
@@ -220,28 +228,34 @@ class Runner:
             if not error.transient:
                 raise JobFailed(error.code, error.message) from error
             if not error.outcome_unknown:  # refused before any render started: safe to create again
-                await self._save(video, None, None, phase='submit')
+                await self._save(video, phase='submit')
             raise  # retried later; an unknown outcome stays `submitting` and is reconciled
         await self._adopt(video, job.id, f'✅ Video job submitted (Job ID: {job.id})')
 
     async def _reconcile(self, video: Video) -> None:
-        """A create whose answer never arrived: adopt the render if the provider has it, else stop."""
+        """A create whose answer never arrived: adopt the render if the provider has it, else stop.
+        Two such videos with the same settings may find the same render; the unique provider id
+        lets one adopt it, and the other looks again without it."""
         since = (video.submitted_at or video.created_at) - timedelta(seconds=60)  # allow for clock skew
-        adopted = set(await self.db.call(self._adopted_jobs))
-        found = await self.provider.find(prompt=video.prompt, model=video.model, size=video.size,
-                                         seconds=video.seconds, since=since, exclude=adopted)
-        if found is None:
-            raise JobFailed('submit_lost', 'The video service never received this video (the connection was '
-                            'interrupted), so nothing was charged there.')
-        await self._adopt(video, found, f'🔁 Found the render started before the interruption (Job ID: {found})')
+        taken = set(await self.db.call(self._adopted_jobs))
+        while found := await self.provider.find(prompt=video.prompt, model=video.model, size=video.size,
+                                                seconds=video.seconds, since=since, exclude=taken):
+            try:
+                await self._adopt(video, found, f'🔁 Found the render started before the interruption (Job ID: {found})')
+                return
+            except IntegrityError:  # another video adopted it first
+                taken.add(found)
+        raise JobFailed('submit_lost', 'The connection to the video service broke before it confirmed this video, '
+                        'and it has no record of it, so the video was stopped. You were not charged.')
 
     async def _adopt(self, video: Video, job_id: str, message: str) -> None:
         try:
-            await self._save(video, CALLING_API, message, phase='poll', provider_job_id=job_id)
+            await self._save(video, (CALLING_API, message),
+                             (WAITING, '⏳ Waiting for AI processing (this may take 2-5 minutes)...'),
+                             phase='poll', provider_job_id=job_id)
         except LeaseLost:  # cancelled (or taken over) while the create was in flight
             await self._delete_quietly(job_id)
             raise
-        await self._save(video, WAITING, '⏳ Waiting for AI processing (this may take 2-5 minutes)...')
 
     async def _poll(self, video: Video) -> None:
         started = video.submitted_at or utcnow()
@@ -260,22 +274,21 @@ class Runner:
             if job.status == 'failed':
                 raise JobFailed(job.error_code or 'provider_failed', job.error_message or 'The video service could not make this video.')
             if job.status == 'completed':
-                await self._save(video, PROCESSING, f'⏳ Processing video... ({_elapsed(started)}s elapsed)',
-                                 progress_event=100, phase='download', progress=100)
+                await self._save(video, (PROCESSING, f'⏳ Processing video... ({_elapsed(started)}s elapsed)', 100),
+                                 phase='download', progress=100)
                 return
             if job.progress != video.progress:
-                await self._save(video, PROCESSING, f'⏳ Processing video... ({_elapsed(started)}s elapsed)',
-                                 progress_event=job.progress, progress=job.progress)
+                await self._save(video, (PROCESSING, f'⏳ Processing video... ({_elapsed(started)}s elapsed)',
+                                         job.progress), progress=job.progress)
                 video.progress = job.progress
             await asyncio.sleep(self._poll_delay(job))
 
     async def _download(self, video: Video) -> None:
-        await self._save(video, DOWNLOADING, '💾 Downloading generated video...')
+        await self._save(video, (DOWNLOADING, '💾 Downloading generated video...'))
         video_temp, thumb_temp = self.storage.temp_path('.mp4'), self.storage.temp_path('.jpg')
         try:
             await self.provider.download(video.provider_job_id, 'video', video_temp)
             await self.provider.download(video.provider_job_id, 'thumbnail', thumb_temp)
-            await self._save(video, SAVING, '📦 Saving video to storage...')
             video_path = await asyncio.to_thread(self.storage.adopt, video_temp, 'videos', '.mp4')
             thumb_path = await asyncio.to_thread(self.storage.adopt, thumb_temp, 'thumbnails', '.jpg')
         except ProviderError as error:
@@ -285,28 +298,29 @@ class Runner:
         finally:
             for temp in (video_temp, thumb_temp):
                 temp.unlink(missing_ok=True)
-        await self._save(video, None, None, phase='finalize', video_path=video_path, thumbnail_path=thumb_path)
+        await self._save(video, (SAVING, '📦 Saving video to storage...'),
+                         phase='finalize', video_path=video_path, thumbnail_path=thumb_path)
 
     async def _finalize(self, video: Video) -> None:
-        await self._save(video, UPDATING, '🗃️ Updating records...')
-        await self._save(video, COMPLETED, '🎉 Video generation completed successfully!', terminal='completed',
+        await self._save(video, (UPDATING, '🗃️ Updating records...'),
+                         (COMPLETED, '🎉 Video generation completed successfully!', None, 'completed'),
                          status='completed', phase='done', progress=100, finished_at=utcnow(),
                          lease_owner=None, lease_expires_at=None)
 
     def _poll_delay(self, job: ProviderJob) -> float:
         delay = job.poll_after if job.poll_after is not None else self.settings.poll_max_seconds / 2
-        return min(max(delay, self.settings.poll_min_seconds), self.settings.poll_max_seconds)
+        delay = min(max(delay, self.settings.poll_min_seconds), self.settings.poll_max_seconds)
+        return delay * random.uniform(0.9, 1.1)  # spread many videos' polls instead of waking them together
 
     # --- writes ----------------------------------------------------------------------------------
 
-    async def _save(self, video: Video, step: int | None, message: str | None, *, terminal: str | None = None,
-                    progress_event: int | None = None, **changes) -> None:
-        """Apply `changes` and append one event in one transaction, fenced by our lease."""
-        event = await self.db.call(self._save_tx, video.id, step, message, terminal, progress_event, changes)
-        if event is not None:
+    async def _save(self, video: Video, *events: tuple, **changes) -> None:
+        """Apply `changes` and append `events` — (step, message[, progress[, status]]) — in one
+        transaction, fenced by our lease; then publish the events."""
+        for event in await self.db.call(self._save_tx, video.id, events, changes):
             self.events.publish(event)
 
-    def _save_tx(self, video_id, step, message, terminal, progress_event, changes):
+    def _save_tx(self, video_id: str, events: tuple, changes: dict) -> list:
         with self.db.session() as session:
             if changes:
                 result = session.exec(update(Video).where(Video.id == video_id, Video.lease_owner == self.owner)
@@ -315,9 +329,8 @@ class Runner:
                     raise LeaseLost
             elif session.exec(select(Video.lease_owner).where(Video.id == video_id)).first() != self.owner:
                 raise LeaseLost
-            if step is None:
-                return None
-            return self.events.add(session, video_id, step, message, progress=progress_event, status=terminal)
+            return [self.events.add(session, video_id, step, message, progress=progress, status=status)
+                    for step, message, progress, status in ((*e, None, None)[:4] for e in events)]
 
     async def _finish_failed(self, video_id: str, code: str, message: str) -> None:
         log.info('video %s failed: %s: %s', video_id, code, message)

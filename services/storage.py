@@ -1,8 +1,10 @@
 """Files under DATA_DIR with unguessable names. The database keeps paths relative to it."""
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import time
 from pathlib import Path
 
 
@@ -11,6 +13,16 @@ class Storage:
         self.root = root.resolve()
         for folder in ('videos', 'thumbnails', 'references', 'tmp'):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
+        self.sweep_temp()
+
+    def sweep_temp(self, older_than_seconds: float = 3600) -> None:
+        """Remove temp files left by a process that died mid-write. Only old ones: another
+        replica sharing DATA_DIR may be writing the fresh ones right now."""
+        cutoff = time.time() - older_than_seconds
+        for leftover in (self.root / 'tmp').iterdir():
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
 
     def new_name(self, folder: str, suffix: str) -> str:
         """A fresh relative path such as `videos/3q2-…xg.mp4`."""

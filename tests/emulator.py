@@ -32,7 +32,7 @@ from services import media
 
 SIZES = ('720x1280', '1280x720', '1024x1792', '1792x1024')
 FAULTS = ('500', '429', 'hang', 'drop')  # what a fault storm draws from
-CHUNK = 64 * 1024
+CHUNK = 16 * 1024  # small enough that a held download has sent part of a clip
 
 
 class Emulator:

@@ -87,8 +87,12 @@ def emulator():
 
 
 @pytest.fixture
-def studio(settings: Settings, emulator: Emulator):
-    """Services on the app's database, for queueing and inspecting; its runner never starts."""
+def studio(db_settings: Settings, emulator: Emulator, monkeypatch: pytest.MonkeyPatch):
+    """Services on the app's database (SQLite, then PostgreSQL), for queueing and inspecting; its
+    runner never starts. The app subprocesses inherit DATABASE_URL from the environment."""
+    settings = db_settings
+    if settings.database_url:
+        monkeypatch.setenv('DATABASE_URL', settings.database_url)
     settings.video_provider, settings.openai_base_url, settings.openai_api_key = 'openai', emulator.url, 'x'
     built = Services.build(settings)
     yield built
@@ -245,8 +249,7 @@ async def test_killed_mid_poll_resumes_polling_the_same_render(studio, emulator,
 
 async def crash_mid_download(studio: Services, emulator: Emulator, data_dir: Path,
                              monkeypatch: pytest.MonkeyPatch) -> tuple[int, Video]:
-    # The emulator's clips (~30 KB) fit in one of its 64 KB chunks, where `content_mid` would
-    # never hold; with 4 KB chunks the download is parked after its first chunk, as intended.
+    # Small chunks, so that the download is parked after its first one, well inside the clip.
     monkeypatch.setattr(emulator_module, 'CHUNK', 4096)
     emulator.hold.add('content_mid')
     parked = parked_requests(emulator)
@@ -276,13 +279,27 @@ async def test_killed_mid_download_downloads_again_without_a_second_render(studi
     assert_settled(studio, emulator, user_id)
 
 
-@pytest.mark.xfail(strict=True, reason='product bug: a download cut by a crash leaves its temp file in '
-                   'DATA_DIR/tmp forever (Runner._download only unlinks its own temps in `finally`, which a '
-                   'killed process never runs, and nothing sweeps tmp/ at start-up)')
-async def test_a_download_cut_by_a_crash_leaves_no_partial_file(studio, emulator, app_env, monkeypatch) -> None:
-    _, done = await crash_mid_download(studio, emulator, app_env, monkeypatch)
+async def test_a_partial_download_left_by_a_crash_is_swept_at_start(studio, emulator, app_env, monkeypatch) -> None:
+    left = []
+
+    async def age_leftovers() -> None:  # the crash happened long ago: its partial file is stale
+        for path in (app_env / 'tmp').iterdir():
+            os.utime(path, (time.time() - 7200, time.time() - 7200))
+            left.append(path)
+    monkeypatch.setattr(emulator_module, 'CHUNK', 4096)
+    emulator.hold.add('content_mid')
+    parked = parked_requests(emulator)
+    _, (video,) = await queue(studio)
+    with App(app_env, **app_env_for(emulator)) as app:
+        await wait_until(lambda: parked and any((app_env / 'tmp').iterdir()), timeout=DEADLINE)
+        app.kill()
+    await age_leftovers()
+    assert left, 'the crash left no partial file to sweep'
+    emulator.release()
+    with App(app_env, **app_env_for(emulator)) as app:
+        (done,) = await settle(studio, app)
     assert done.status == 'completed'
-    assert list((app_env / 'tmp').iterdir()) == []
+    assert not any(path.exists() for path in left)
 
 
 # --- 5. a fault storm with a crash in the middle --------------------------------------------------
@@ -308,10 +325,6 @@ async def test_a_fault_storm_with_a_crash_renders_each_video_at_most_once(studio
 
 # --- reconciling several lost creates after one crash ------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason='product bug: Runner._reconcile of two videos with the same settings '
-                   'picks the same render (both read the adopted set and the provider list before either '
-                   'commits); the loser hits uq_video_provider_job, Runner._adopt only catches LeaseLost, so '
-                   'the IntegrityError fails it as internal_error and its own render is orphaned')
 async def test_two_lost_creates_with_the_same_settings_each_adopt_their_own_render(studio, emulator,
                                                                                    app_env) -> None:
     # A user who asks twice for the same video (two keys: the form changed in between) and a crash
