@@ -50,6 +50,9 @@ class Video(SQLModel, table=True):
         Index('ix_video_due', 'status', 'lease_expires_at'),
         # One render is adopted by one video at most, even when reconciling a lost create.
         UniqueConstraint('provider_job_id', name='uq_video_provider_job'),
+        Index('ix_video_created', 'created_at'),
+        Index('ix_video_status_created', 'status', 'created_at'),
+        Index('ix_video_review_created', 'review_status', 'created_at'),
     )
 
     id: str = Field(primary_key=True, max_length=32)
@@ -79,6 +82,14 @@ class Video(SQLModel, table=True):
     started_at: datetime | None = None
     submitted_at: datetime | None = None
     finished_at: datetime | None = None
+    # What the request looked like, so a repeated idempotency key with another body is refused.
+    request_hash: str | None = Field(default=None, max_length=64)
+    remix_of: str | None = Field(default=None, max_length=32)  # the video this one remixes
+    review_status: str = Field(default='pending', max_length=16)  # pending | approved | rejected | flagged
+    review_reason: str | None = Field(default=None, max_length=500)
+    reviewed_by: int | None = Field(default=None, foreign_key='user.id')
+    reviewed_at: datetime | None = None
+    deleted_at: datetime | None = None  # deleted by its owner: files gone, row kept for the ledger
 
     @property
     def is_terminal(self) -> bool:
@@ -98,4 +109,32 @@ class VideoEvent(SQLModel, table=True):
     message: str = Field(max_length=1000)
     progress: int | None = None
     status: str | None = Field(default=None, max_length=16)  # set on terminal events
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal access token for the HTTP API. Only its SHA-256 is stored; the token itself is
+    shown once, when it is made."""
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key='user.id', index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)  # the first characters, to tell tokens apart in lists
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class AuditEntry(SQLModel, table=True):
+    """Every admin action: who did what to what, when, and the state before and after."""
+    __table_args__ = (Index('ix_audit_created', 'created_at'),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: int = Field(foreign_key='user.id')
+    action: str = Field(max_length=64)  # e.g. credits.grant, user.plan, video.review, video.cancel
+    target_type: str = Field(max_length=32)  # user | video
+    target_id: str = Field(max_length=64)
+    before: str = Field(default='{}', max_length=4000)  # JSON
+    after: str = Field(default='{}', max_length=4000)  # JSON
+    reason: str = Field(default='', max_length=500)
     created_at: datetime = Field(default_factory=utcnow)

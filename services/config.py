@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     poll_max_seconds: float = 20.0
     provider_timeout_seconds: float = 30.0  # per call; the SDK's own default is 600 s
     download_timeout_seconds: float = 120.0
+    provider_max_connections: int = 32  # concurrent calls to the provider from one process
     retry_max: int = 3  # transient provider errors on create and download
     retry_base_seconds: float = 60.0  # exponential backoff with jitter: base, 2x base, 4x base (+-25%)
 

@@ -30,7 +30,7 @@ from models import CreditEntry, User, Video, utcnow
 from services import Services, catalog
 from services.config import Settings
 from services.credits import InsufficientCredits
-from services.events import COMPLETED, PROCESSING
+from services.events import COMPLETED, UPDATING, VALIDATING
 from services.jobs import LeaseLost, Runner
 from services.users import SignInError
 from services.videos import SubmitError, VideoRequest
@@ -230,12 +230,13 @@ class LedgerMachine(RuleBasedStateMachine):
         """The runner's first write on a claimed video (as in `_validate`): status running."""
         video, r = self.model_videos[video_id], self.runners[runner]
         changes = dict(status='running', phase='submit', started_at=utcnow())
+        started = ((VALIDATING, 'property test: started'),)
         if video.lease == r.owner:
-            r._save_tx(video_id, PROCESSING, 'property test: started', None, None, changes)
+            r._save_tx(video_id, started, changes)
             video.status = 'running'
         else:
             with pytest.raises(LeaseLost):
-                r._save_tx(video_id, PROCESSING, 'property test: started', None, None, changes)
+                r._save_tx(video_id, started, changes)
 
     @rule(video_id=videos, runner=st.sampled_from([0, 1]), code=st.sampled_from(['moderation_blocked', 'timeout']),
           path=st.sampled_from(['fail_tx', 'finish_failed']))
@@ -270,10 +271,11 @@ class LedgerMachine(RuleBasedStateMachine):
         video, r = self.model_videos[video_id], self.runners[runner]
         changes = dict(status='completed', phase='done', progress=100, finished_at=utcnow(),
                        lease_owner=None, lease_expires_at=None)
-        args = (video_id, COMPLETED, 'property test: completed', 'completed', None, changes)
+        finished = ((UPDATING, 'property test: updating'), (COMPLETED, 'property test: completed', None, 'completed'))
+        args = (video_id, finished, changes)
         if video.lease == r.owner:
-            event = r._save_tx(*args)
-            assert event is not None and event.status == 'completed'
+            events = r._save_tx(*args)
+            assert [e.status for e in events] == [None, 'completed']
             video.status, video.lease = 'completed', None
             label('completed')
         else:

@@ -107,7 +107,7 @@ async def test_a_create_with_an_unknown_outcome_is_reconciled_not_resubmitted(en
     emulator.script['create'] = [fault]  # the emulator fails before it starts a render
     done, balance = await run_one(engine)
     assert (done.status, done.error_code) == ('failed', 'submit_lost')
-    assert 'nothing was charged' in done.error_message
+    assert 'You were not charged' in done.error_message
     assert emulator.calls['create'] == 1 and emulator.calls['list'] >= 1
     assert balance == 1000
 

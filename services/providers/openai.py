@@ -7,8 +7,10 @@ timeout, and a create answered by a 5xx, a timeout or a dropped connection is re
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -29,16 +31,22 @@ class OpenAIProvider:
     def __init__(self, settings) -> None:
         self.base_url = settings.openai_base_url or 'https://api.openai.com/v1'
         timeout = httpx2.Timeout(settings.provider_timeout_seconds, connect=min(5.0, settings.provider_timeout_seconds))
+        # A bounded pool: the SDK's default of 1,000 connections makes every request scan them all.
+        # Calls queue on the semaphore first, so waiting for a free connection never eats into a
+        # call's own timeout.
+        limit = settings.provider_max_connections
+        http_client = openai.DefaultAsyncHttpxClient(
+            timeout=timeout, limits=httpx2.Limits(max_connections=limit, max_keepalive_connections=limit))
         self.client = AsyncOpenAI(api_key=settings.openai_api_key or 'missing-key', base_url=self.base_url,
-                                  timeout=timeout, max_retries=0)
+                                  timeout=timeout, max_retries=0, http_client=http_client)
         self.download_timeout = httpx2.Timeout(settings.download_timeout_seconds, connect=5.0)
+        self._slots = asyncio.Semaphore(limit)
 
     async def create(self, *, prompt: str, model: str, size: str, seconds: int,
                      image: bytes | None) -> ProviderJob:
         extra = {'input_reference': ('reference.jpg', image, 'image/jpeg')} if image is not None else {}
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore', DeprecationWarning)
+            async with self._slots, _quiet():
                 video = await self.client.videos.create(prompt=prompt, model=model, size=size,
                                                         seconds=str(seconds), **extra)
         except openai.APIError as error:
@@ -47,8 +55,7 @@ class OpenAIProvider:
 
     async def retrieve(self, job_id: str) -> ProviderJob:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore', DeprecationWarning)
+            async with self._slots, _quiet():
                 raw = await self.client.videos.with_raw_response.retrieve(job_id)
             video = raw.parse()
         except openai.APIError as error:
@@ -57,20 +64,17 @@ class OpenAIProvider:
 
     async def download(self, job_id: str, variant: str, dest: Path) -> None:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore', DeprecationWarning)
-                async with self.client.videos.with_streaming_response.download_content(
-                        job_id, variant=variant, timeout=self.download_timeout) as response:
-                    with open(dest, 'wb') as out:
-                        async for chunk in response.iter_bytes(256 * 1024):
-                            out.write(chunk)
+            async with self._slots, _quiet(), self.client.videos.with_streaming_response.download_content(
+                    job_id, variant=variant, timeout=self.download_timeout) as response:
+                with open(dest, 'wb') as out:
+                    async for chunk in response.iter_bytes(1024 * 1024):
+                        out.write(chunk)
         except openai.APIError as error:
             raise self._error(error) from None
 
     async def delete(self, job_id: str) -> None:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore', DeprecationWarning)
+            async with self._slots, _quiet():
                 await self.client.videos.delete(job_id)
         except openai.APIError as error:
             raise self._error(error) from None
@@ -80,8 +84,7 @@ class OpenAIProvider:
         """The newest render with these settings created after `since`, for reconciling a create
         whose answer was lost. Pages through the list until it reaches older renders."""
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore', DeprecationWarning)
+            async with self._slots, _quiet():
                 async for video in self.client.videos.list(order='desc', limit=100):
                     if video.created_at < since.timestamp():
                         return None
@@ -126,6 +129,15 @@ class OpenAIProvider:
             return ProviderError('video_not_found', 'The video service no longer has this video '
                                  '(its download link may have expired).')
         return ProviderError(code[:64], f'The video service rejected the request: {message}')
+
+
+@asynccontextmanager
+async def _quiet():
+    """Every videos.* call warns that OpenAI's own Sora endpoint is retired; we know, and may be
+    talking to a gateway that still serves it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DeprecationWarning)
+        yield
 
 
 def _job(video, poll_after: float | None = None) -> ProviderJob:
