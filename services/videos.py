@@ -5,13 +5,16 @@ Used by the generate page and (later) the HTTP API alike, so every rule lives he
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlmodel import func, select
 
 from models import User, Video, utcnow
@@ -41,6 +44,13 @@ class SubmitError(Exception):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class KeyReused(SubmitError):
+    """The idempotency key was used before, for a different request."""
+
+    def __init__(self) -> None:
+        super().__init__('idempotency_key', 'This idempotency key was already used for a different request.')
 
 
 def prompt_error(prompt: str | None) -> str | None:
@@ -112,10 +122,11 @@ class Videos:
         return video
 
     def _submit_tx(self, user_id: int, request: VideoRequest, key: str, reference: str | None):
+        fingerprint = request_fingerprint(request)
         try:
             with self.db.session() as session:
                 if existing := self._by_key(session, user_id, key):
-                    return existing, None
+                    return self._same_request(existing, fingerprint), None
                 user = session.get(User, user_id)
                 if user is None or user.disabled:
                     raise SubmitError('user', 'Your account cannot generate videos.')
@@ -126,7 +137,7 @@ class Videos:
                 video = Video(id=uuid.uuid4().hex, user_id=user_id, idempotency_key=key,
                               prompt=request.prompt.strip(), model=request.model, size=request.size,
                               seconds=request.seconds, cost=cost, reference_path=reference,
-                              provider=self.settings.provider)
+                              provider=self.settings.provider, request_hash=fingerprint)
                 session.add(video)
                 session.flush()
                 try:
@@ -140,8 +151,14 @@ class Videos:
         except IntegrityError:  # the same key won a race in another transaction
             with self.db.session() as session:
                 if existing := self._by_key(session, user_id, key):
-                    return existing, None
+                    return self._same_request(existing, fingerprint), None
             raise
+
+    @staticmethod
+    def _same_request(video: Video, fingerprint: str) -> Video:
+        if video.request_hash and video.request_hash != fingerprint:
+            raise KeyReused
+        return video
 
     async def cancel(self, user: User, video_id: str) -> bool:
         """Stop a queued or running video and refund it in full (see docs/architecture.md for the
@@ -180,11 +197,82 @@ class Videos:
         with self.db.session() as session:
             return session.get(Video, video_id)
 
-    def recent(self, user_id: int, limit: int = 50, offset: int = 0) -> list[Video]:
+    def page(self, *, user_id: int | None = None, status: str | None = None, model: str | None = None,
+             review: str | None = None, search: str | None = None, cursor: str | None = None,
+             limit: int = 24) -> tuple[list[Video], str | None]:
+        """Videos newest first, filtered, one page at a time (keyset paging: fast on page 1,000
+        too). `user_id=None` lists everyone's (admins). Returns the page and the cursor of the
+        next one, or None at the end. Deleted videos are never listed."""
+        query = select(Video).where(Video.deleted_at.is_(None))
+        if user_id is not None:
+            query = query.where(Video.user_id == user_id)
+        if status:
+            query = query.where(Video.status == status)
+        if model:
+            query = query.where(Video.model == model)
+        if review:
+            query = query.where(Video.review_status == review)
+        if search and search.strip():
+            pattern = '%' + search.strip()[:200].replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_') + '%'
+            query = query.where(Video.prompt.ilike(pattern, escape='\\'))
+        if after := _decode_cursor(cursor):
+            created, video_id = after
+            query = query.where(or_(Video.created_at < created, and_(Video.created_at == created, Video.id < video_id)))
+        limit = max(1, min(limit, 100))
         with self.db.session() as session:
-            return list(session.exec(select(Video).where(Video.user_id == user_id)
-                                     .order_by(Video.created_at.desc()).offset(offset).limit(limit)))
+            rows = list(session.exec(query.order_by(Video.created_at.desc(), Video.id.desc()).limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, _encode_cursor(rows[-1]) if more and rows else None
+
+    def recent(self, user_id: int, limit: int = 50) -> list[Video]:
+        return self.page(user_id=user_id, limit=limit)[0]
 
     def count(self, user_id: int) -> int:
         with self.db.session() as session:
-            return session.exec(select(func.count()).select_from(Video).where(Video.user_id == user_id)).one()
+            return session.exec(select(func.count()).select_from(Video)
+                                .where(Video.user_id == user_id, Video.deleted_at.is_(None))).one()
+
+    async def delete(self, user: User, video_id: str) -> bool:
+        """Delete a finished video of the user's (or any, for an admin): its files go, its row
+        stays (marked deleted) so that the ledger keeps its history. A running video must be
+        cancelled first. Returns False when there is nothing the user may delete."""
+        video = await self.db.call(self._delete_tx, user, video_id)
+        if video is None:
+            return False
+        for relative in (video.video_path, video.thumbnail_path, video.reference_path):
+            await asyncio.to_thread(self.storage.delete, relative)
+        return True
+
+    def _delete_tx(self, user: User, video_id: str) -> Video | None:
+        with self.db.session() as session:
+            video = session.get(Video, video_id)
+            if not access.can_view(user, video) or video.deleted_at is not None or not video.is_terminal:
+                return None
+            video.deleted_at = utcnow()
+            session.add(video)
+            return video
+
+
+def request_fingerprint(request: VideoRequest) -> str:
+    """What makes two requests the same request (for idempotency keys)."""
+    digest = hashlib.sha256()
+    for part in (request.prompt.strip(), request.model, request.size, str(request.seconds)):
+        digest.update(part.encode() + b'\0')
+    digest.update(hashlib.sha256(request.image).digest() if request.image is not None else b'-')
+    return digest.hexdigest()
+
+
+def _encode_cursor(video: Video) -> str:
+    raw = f'{video.created_at.isoformat()}|{video.id}'.encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip('=')
+
+
+def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        created, video_id = base64.urlsafe_b64decode(cursor + '=' * (-len(cursor) % 4)).decode().split('|', 1)
+        return datetime.fromisoformat(created), video_id[:32]
+    except (ValueError, UnicodeDecodeError):
+        raise SubmitError('cursor', 'That page link is not valid.') from None

@@ -194,3 +194,55 @@ async def test_a_video_stuck_past_the_job_timeout_fails_and_refunds(db_settings:
         await services.runner.stop()
     assert (done.status, done.error_code) == ('failed', 'timeout')
     assert services.credits.balance(user.id) == 1000
+
+
+async def test_the_same_key_with_a_different_request_is_refused(services: Services) -> None:
+    from services.videos import KeyReused
+    user = services.users.sign_in_local('a@example.com')
+    await services.videos.submit(user.id, VideoRequest(PROMPT), 'k')
+    with pytest.raises(KeyReused):
+        await services.videos.submit(user.id, VideoRequest(PROMPT, seconds=8), 'k')
+    assert services.credits.balance(user.id) == 900
+
+
+async def test_pages_of_videos_are_newest_first_filtered_and_complete(services: Services) -> None:
+    user = services.users.sign_in_local('a@example.com')
+    other = services.users.sign_in_local('b@example.com')
+    services.credits.grant(user.id, 5000, 'room')
+    made = [await services.videos.submit(user.id, VideoRequest(f'{PROMPT} number {i} 100%_done'), f'k{i}')
+            for i in range(23)]
+    await services.videos.submit(other.id, VideoRequest(PROMPT), 'theirs')
+    seen, cursor = [], None
+    while True:
+        page, cursor = services.videos.page(user_id=user.id, limit=10, cursor=cursor)
+        seen += page
+        if cursor is None:
+            break
+    assert [v.id for v in seen] == [v.id for v in reversed(made)]
+    assert [v.id for v in services.videos.page(user_id=user.id, search='number 7')[0]] == [made[7].id]
+    assert len(services.videos.page(user_id=user.id, search='100%_')[0]) == 23  # wildcards are literal
+    assert services.videos.page(user_id=user.id, search='_done_')[0] == []  # '_' is not "any character"
+    assert services.videos.page(user_id=user.id, status='completed')[0] == []
+    assert len(services.videos.page(limit=100)[0]) == 24  # an admin's view: everyone's
+    with pytest.raises(SubmitError):
+        services.videos.page(user_id=user.id, cursor='not-a-cursor!')
+
+
+async def test_deleting_removes_files_and_hides_the_video_but_keeps_the_ledger(services: Services) -> None:
+    user = services.users.sign_in_local('a@example.com')
+    stranger = services.users.sign_in_local('b@example.com')
+    services.runner.start()
+    try:
+        video = await services.videos.submit(user.id, VideoRequest(PROMPT), 'k')
+        assert not await services.videos.delete(user, video.id)  # still queued: cancel it first
+        done = await wait_until(lambda: (v := services.videos.get(video.id)).is_terminal and v)
+    finally:
+        await services.runner.stop()
+    files = [services.storage.path(done.video_path), services.storage.path(done.thumbnail_path)]
+    assert all(f.exists() for f in files)
+    assert not await services.videos.delete(stranger, video.id)
+    assert await services.videos.delete(user, video.id)
+    assert not any(f.exists() for f in files)
+    assert services.videos.page(user_id=user.id)[0] == []
+    assert services.credits.balance(user.id) == 900 and services.credits.unbalanced_users() == []
+    assert not await services.videos.delete(user, video.id)  # already gone
