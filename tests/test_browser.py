@@ -70,3 +70,34 @@ def test_an_unknown_model_fails_fast_says_what_to_change_and_refunds(browser, ap
         assert '[3] ❌ Generation failed' in page.locator('.event-log').inner_text()
         page.get_by_text('1,000 credits').wait_for()
         assert emulator.creates == 0
+
+
+def test_sign_in_with_google_lands_a_free_plan_user_on_generate(browser, app_env: Path) -> None:  # noqa: F811
+    from tests.oidc import google_env, oidc_provider, set_claims
+    with oidc_provider() as provider, running_app(app_env, **FAST, **google_env(provider)) as url:
+        set_claims(provider, 'chromium-user', email='chromium@example.com', email_verified=True, name='Chromium')
+        page = browser.new_page()
+        page.goto(f'{url}/generate')
+        page.get_by_role('button', name='Sign in with Google').click()
+        page.locator('input[name="sub"]').first.fill('chromium-user')  # the provider's consent form
+        page.get_by_role('button', name='Authorize').click()
+        page.wait_for_url(f'{url}/generate')
+        page.get_by_text('plan cannot generate videos').wait_for()
+        assert page.get_by_role('main').get_by_role('button', name='Generate').is_disabled()
+        page.get_by_text('1,000 credits').wait_for()
+
+
+def test_pages_run_under_the_content_security_policy(browser, app_env: Path) -> None:  # noqa: F811
+    with running_app(app_env, **FAST) as url:
+        page = browser.new_page()
+        violations = []
+        page.on('console', lambda message: violations.append(message.text)
+                if 'Content Security Policy' in message.text else None)
+        page.goto(f'{url}/login')
+        page.get_by_label('Email').fill('csp@example.com')
+        page.get_by_role('button', name='Continue').click()
+        page.get_by_text('1,000 credits').wait_for()
+        page.goto(f'{url}/history')
+        page.get_by_text('1,000 credits').wait_for()
+        page.wait_for_load_state('networkidle')
+        assert violations == []
