@@ -101,3 +101,18 @@ def test_pages_run_under_the_content_security_policy(browser, app_env: Path) -> 
         page.get_by_text('1,000 credits').wait_for()
         page.wait_for_load_state('networkidle')
         assert violations == []
+
+
+def test_twenty_rapid_clicks_make_one_video_and_one_charge(browser, app_env: Path) -> None:  # noqa: F811
+    with running_app(app_env, **FAST) as url:
+        page = browser.new_page()
+        sign_in_and_generate(page, url, 'clicker@example.com', 'A spinning top on a wooden table')
+        button = page.get_by_role('main').get_by_role('button', name='Generate')
+        for _ in range(19):
+            button.click(force=True, no_wait_after=True)  # as fast as a hand on a mouse, and faster
+        page.get_by_text('completed successfully').first.wait_for(timeout=30_000)
+        page.get_by_text('900 credits').wait_for()
+        page.goto(f'{url}/history')
+        page.get_by_text('A spinning top on a wooden table').first.wait_for()
+        assert page.get_by_text('A spinning top on a wooden table').count() == 1
+        assert page.get_by_text('900 credits').count() == 1
