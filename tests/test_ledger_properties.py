@@ -81,7 +81,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.runners = [s.runner, Runner(s.db, s.events, s.provider, s.storage, s.settings)]
         self.balances: dict[int, int] = {}  # the model: user id -> expected credits
         self.emails: dict[int, str] = {}
-        self.by_key: dict[tuple[int, str], str] = {}
+        self.by_key: dict[tuple[int, str], tuple[str, tuple]] = {}  # -> (video id, its request)
         self.model_videos: dict[str, ModelVideo] = {}
 
     def teardown(self) -> None:
@@ -158,10 +158,11 @@ class LedgerMachine(RuleBasedStateMachine):
         model, size, seconds = options
         request = VideoRequest(prompt, model=model, size=size, seconds=seconds,
                                image=SMALL_IMAGE if with_image else None)
+        fingerprint = (prompt.strip(), model, size, seconds, with_image)
         # The service's order of checks: key, prompt, options, then the repeat, then the charge.
         if not key or len(key) > 64:
             expected_error = 'request'
-        elif prompt != PROMPT:
+        elif prompt not in (PROMPT, f'{PROMPT} at dusk'):
             expected_error = 'prompt'
         elif model not in catalog.MODELS:
             expected_error = 'model'
@@ -169,8 +170,8 @@ class LedgerMachine(RuleBasedStateMachine):
             expected_error = 'size'
         elif seconds not in catalog.SECONDS:
             expected_error = 'seconds'
-        elif (user_id, key) in self.by_key:
-            expected_error = None
+        elif (user_id, key) in self.by_key:  # a key is bound to the request it was first used for
+            expected_error = None if self.by_key[(user_id, key)][1] == fingerprint else 'idempotency_key'
         elif catalog.price(model, size, seconds, self.settings.credits_per_second) > self.balances[user_id]:
             expected_error = 'credits'
         else:
@@ -185,7 +186,7 @@ class LedgerMachine(RuleBasedStateMachine):
             return multiple()
         video = asyncio.run(self.services.videos.submit(user_id, request, key))
         if (user_id, key) in self.by_key:  # a repeat: the same video, charged once
-            assert video.id == self.by_key[(user_id, key)]
+            assert video.id == self.by_key[(user_id, key)][0]
             assert self.services.credits.balance(user_id) == balance_before
             label('submit repeated')
             return multiple()
@@ -193,10 +194,25 @@ class LedgerMachine(RuleBasedStateMachine):
         cost = catalog.price(model, size, seconds, self.settings.credits_per_second)
         assert (video.user_id, video.cost, video.status) == (user_id, cost, 'queued')
         assert video.id not in self.model_videos
-        self.by_key[(user_id, key)] = video.id
+        self.by_key[(user_id, key)] = (video.id, fingerprint)
         self.model_videos[video.id] = ModelVideo(owner=user_id, cost=cost)
         self.balances[user_id] -= cost
         return video.id
+
+    @precondition(lambda self: self.by_key)
+    @rule(data=st.data(), change=st.sampled_from([None, None, 'seconds', 'prompt', 'image']))
+    def submit_again(self, data, change) -> None:
+        """A deliberate repeat of an earlier key: the same request (a double click, a retry) or,
+        with `change`, a different one, which the key refuses."""
+        user_id, key = data.draw(st.sampled_from(list(self.by_key)))
+        prompt, model, size, seconds, with_image = self.by_key[(user_id, key)][1]
+        if change == 'seconds':
+            seconds = 8 if seconds != 8 else 4
+        elif change == 'prompt':
+            prompt = f'{prompt} at dusk'
+        elif change == 'image':
+            with_image = not with_image
+        assert self.submit(user_id, key, (model, size, seconds), prompt, with_image) == multiple()
 
     @rule(video_id=videos, user_id=users)
     def cancel(self, video_id: str, user_id: int) -> None:
