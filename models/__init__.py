@@ -53,6 +53,7 @@ class Video(SQLModel, table=True):
         Index('ix_video_created', 'created_at'),
         Index('ix_video_status_created', 'status', 'created_at'),
         Index('ix_video_review_created', 'review_status', 'created_at'),
+        Index('ix_video_queue_created', 'status', 'review_status', 'created_at'),  # the review queue
     )
 
     id: str = Field(primary_key=True, max_length=32)

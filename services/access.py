@@ -1,4 +1,5 @@
-"""The one place that decides who may see or act on a video: its owner or an admin."""
+"""The one place that decides who may see or act on a video: its owner or an admin; and who may
+play it: a video an admin rejected plays (and shows its thumbnail) for admins only."""
 from __future__ import annotations
 
 import logging
@@ -14,3 +15,10 @@ def can_view(user: User | None, video: Video | None) -> bool:
     if not allowed and video is not None:
         log.info('denied: user %s on video %s', user.id if user else None, video.id)
     return allowed
+
+
+def can_play(user: User | None, video: Video | None) -> bool:
+    """May this user watch or download the video's files (video and thumbnail)?"""
+    if not can_view(user, video):
+        return False
+    return user.is_admin or video.review_status != 'rejected'

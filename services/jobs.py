@@ -36,6 +36,7 @@ from services.storage import Storage
 
 log = logging.getLogger(__name__)
 ACTIVE_STATUSES = ('queued', 'running')
+CLAIM_BATCH = 50  # videos claimed per pass: a burst of 1,000 starts in steps, not all at once
 # The step a failure is reported under, by the phase it happened in.
 FAILURE_STEP = {'validate': VALIDATING, 'image': IMAGE, 'submit': CALLING_API, 'submitting': CALLING_API,
                 'poll': PROCESSING, 'download': DOWNLOADING, 'finalize': UPDATING}
@@ -96,6 +97,7 @@ class Runner:
         loop = asyncio.get_running_loop()
         next_sweep = loop.time() + 3600
         while True:
+            more_due = False
             try:
                 if loop.time() >= next_sweep:  # temp files of downloads cut short by a crash
                     next_sweep = loop.time() + 3600
@@ -110,33 +112,38 @@ class Runner:
                             task.cancel()
                 free = self.settings.max_concurrent_jobs - len(self.jobs)
                 if free > 0:
-                    for video_id in await self.db.call(self._claim, free):
+                    claimed = await self.db.call(self._claim, free)
+                    for video_id in claimed:
                         self.jobs[video_id] = loop.create_task(self._work(video_id), name=f'video-{video_id}')
+                    more_due = len(claimed) == CLAIM_BATCH  # take the next batch after this pass
             except Exception:
                 log.exception('runner loop error; retrying')
             self._wake.clear()
+            if more_due:
+                await asyncio.sleep(0)
+                continue
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), min(self.settings.runner_idle_seconds, renew_every))
 
     # --- leases --------------------------------------------------------------------------------
 
     def _claim(self, limit: int) -> list[str]:
+        """Take up to `limit` due videos: one conditional UPDATE ... RETURNING, so that of two
+        runners racing for a video exactly one gets it (SQLite serialises writers; PostgreSQL
+        re-checks the WHERE clause on the locked row)."""
         now = utcnow()
         expiry = now + timedelta(seconds=self.settings.lease_seconds)
-        claimed = []
         with self.db.session() as session:
             candidates = session.exec(
                 select(Video.id).where(Video.status.in_(ACTIVE_STATUSES), _lease_free(now),
                                        or_(Video.next_attempt_at.is_(None), Video.next_attempt_at <= now))
-                .order_by(Video.created_at).limit(limit)).all()
-        for video_id in candidates:
-            with self.db.session() as session:
-                result = session.exec(
-                    update(Video).where(Video.id == video_id, Video.status.in_(ACTIVE_STATUSES), _lease_free(now))
-                    .values(lease_owner=self.owner, lease_expires_at=expiry, attempts=Video.attempts + 1))
-                if result.rowcount == 1:
-                    claimed.append(video_id)
-        return claimed
+                .order_by(Video.created_at).limit(min(limit, CLAIM_BATCH))).all()
+            if not candidates:
+                return []
+            return list(session.execute(
+                update(Video).where(Video.id.in_(candidates), Video.status.in_(ACTIVE_STATUSES), _lease_free(now))
+                .values(lease_owner=self.owner, lease_expires_at=expiry, attempts=Video.attempts + 1)
+                .returning(Video.id)).scalars())
 
     def _renew(self, video_ids: list[str]) -> list[str]:
         """Extend our leases; return the videos we no longer hold."""
@@ -222,8 +229,14 @@ class Runner:
         image = await asyncio.to_thread(self.storage.path(video.reference_path).read_bytes) \
             if video.reference_path else None
         try:
-            job = await self.provider.create(prompt=video.prompt, model=video.model, size=video.size,
-                                             seconds=video.seconds, image=image)
+            if video.remix_of:  # a remix of an earlier render, with the same unknown-outcome care
+                source_job = await self.db.call(self._source_job, video.remix_of)
+                if not source_job:
+                    raise JobFailed('remix_source_gone', 'The video this remixes is no longer available.')
+                job = await self.provider.remix(source_job, prompt=video.prompt)
+            else:
+                job = await self.provider.create(prompt=video.prompt, model=video.model, size=video.size,
+                                                 seconds=video.seconds, image=image)
         except ProviderError as error:
             if not error.transient:
                 raise JobFailed(error.code, error.message) from error
@@ -406,6 +419,10 @@ class Runner:
     def _adopted_jobs(self) -> list[str]:
         with self.db.session() as session:
             return list(session.exec(select(Video.provider_job_id).where(Video.provider_job_id.is_not(None))))
+
+    def _source_job(self, video_id: str) -> str | None:
+        with self.db.session() as session:
+            return session.exec(select(Video.provider_job_id).where(Video.id == video_id)).first()
 
     def _load(self, video_id: str) -> Video:
         with self.db.session() as session:

@@ -15,9 +15,9 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy import and_, or_, update
-from sqlmodel import func, select
+from sqlmodel import Session, func, select
 
-from models import User, Video, utcnow
+from models import CreditEntry, User, Video, VideoEvent, utcnow
 from services import access, catalog, credits, images
 from services.config import Settings
 from services.db import Database
@@ -35,6 +35,7 @@ class VideoRequest:
     size: str = catalog.DEFAULT_SIZE
     seconds: int = catalog.DEFAULT_SECONDS
     image: bytes | None = None  # the user's reference image, as uploaded
+    remix_of: str | None = None  # the completed video this one remixes (its render is the source)
 
 
 class SubmitError(Exception):
@@ -90,8 +91,10 @@ class Videos:
     def price(self, model: str, size: str, seconds: int) -> int:
         return catalog.price(model, size, seconds, self.settings.credits_per_second)
 
-    async def submit(self, user_id: int, request: VideoRequest, idempotency_key: str) -> Video:
+    async def submit(self, user_id: int, request: VideoRequest, idempotency_key: str,
+                     within: Callable[[Session, Video], None] | None = None) -> Video:
         """Charge the user and queue a video; the same key returns the same video, charged once.
+        `within` runs inside the same transaction with the new video (an admin's audit entry).
 
         Raises SubmitError with a message for the user when the request cannot be taken."""
         if not idempotency_key or len(idempotency_key) > 64:
@@ -110,7 +113,7 @@ class Videos:
                 raise SubmitError('image', str(rejection)) from None
             reference = await asyncio.to_thread(self.storage.save_bytes, 'references', '.jpg', cleaned)
         try:
-            video, event = await self.db.call(self._submit_tx, user_id, request, idempotency_key, reference)
+            video, event = await self.db.call(self._submit_tx, user_id, request, idempotency_key, reference, within)
         except BaseException:
             self.storage.delete(reference)
             raise
@@ -121,7 +124,7 @@ class Videos:
             self.on_submitted()
         return video
 
-    def _submit_tx(self, user_id: int, request: VideoRequest, key: str, reference: str | None):
+    def _submit_tx(self, user_id: int, request: VideoRequest, key: str, reference: str | None, within=None):
         fingerprint = request_fingerprint(request)
         try:
             with self.db.session() as session:
@@ -137,7 +140,7 @@ class Videos:
                 video = Video(id=uuid.uuid4().hex, user_id=user_id, idempotency_key=key,
                               prompt=request.prompt.strip(), model=request.model, size=request.size,
                               seconds=request.seconds, cost=cost, reference_path=reference,
-                              provider=self.settings.provider, request_hash=fingerprint)
+                              provider=self.settings.provider, request_hash=fingerprint, remix_of=request.remix_of)
                 session.add(video)
                 session.flush()
                 try:
@@ -147,6 +150,8 @@ class Videos:
                                       f'{user.credits:,}. Choose a shorter or smaller video, '
                                       'or ask an administrator for credits.') from None
                 event = self.events.add(session, video.id, STARTED, '🚀 Video generation task started')
+                if within:
+                    within(session, video)
                 return video, event
         except IntegrityError:  # the same key won a race in another transaction
             with self.db.session() as session:
@@ -160,11 +165,12 @@ class Videos:
             raise KeyReused
         return video
 
-    async def cancel(self, user: User, video_id: str) -> bool:
+    async def cancel(self, user: User, video_id: str,
+                     within: Callable[[Session, Video], None] | None = None) -> bool:
         """Stop a queued or running video and refund it in full (see docs/architecture.md for the
         policy). A render already started is deleted at the provider where it allows that.
         Returns False when the video is not the user's to cancel or has already ended."""
-        result = await self.db.call(self._cancel_tx, user, video_id)
+        result = await self.db.call(self._cancel_tx, user, video_id, within)
         if result is None:
             return False
         event, provider_job_id = result
@@ -173,7 +179,7 @@ class Videos:
             await self.on_cancelled(provider_job_id)
         return True
 
-    def _cancel_tx(self, user: User, video_id: str):
+    def _cancel_tx(self, user: User, video_id: str, within=None):
         with self.db.session() as session:
             video = session.get(Video, video_id)
             if not access.can_view(user, video) or video.is_terminal:
@@ -184,10 +190,45 @@ class Videos:
                                           lease_owner=None, lease_expires_at=None))
             if result.rowcount != 1:
                 return None
+            if within:
+                within(session, video)
             refunded = credits.refund(session, video_id, 'Refund: cancelled')
             event = self.events.add(session, video_id, UPDATING, f'🛑 Cancelled. {refunded:,} credits were refunded.',
                                     status='cancelled')
             return event, video.provider_job_id
+
+    async def retry(self, user: User, video_id: str, key: str,
+                    within: Callable[[Session, Video], None] | None = None) -> Video:
+        """Queue a failed or cancelled video again: a new video with the same settings (and
+        reference image), charged to its owner at today's price like any submit."""
+        source = await self.db.call(self.get, str(video_id)[:32])
+        if not access.can_view(user, source) or source.deleted_at is not None:
+            raise SubmitError('video', 'There is no such video.')
+        if source.status not in ('failed', 'cancelled'):
+            raise SubmitError('video', 'Only a failed or cancelled video can be retried.')
+        image = None
+        if source.reference_path:
+            try:
+                image = await asyncio.to_thread(self.storage.path(source.reference_path).read_bytes)
+            except (OSError, ValueError):
+                raise SubmitError('image', 'The reference image of this video is gone; '
+                                  'start a new video instead.') from None
+        request = VideoRequest(source.prompt, source.model, source.size, source.seconds, image, source.remix_of)
+        return await self.submit(source.user_id, request, key, within)
+
+    async def remix(self, user: User, video_id: str, prompt: str, key: str,
+                    within: Callable[[Session, Video], None] | None = None) -> Video:
+        """Queue a remix of a completed video: the provider changes its render as `prompt` says.
+        A new video with the source's settings, charged to its owner like any submit."""
+        source = await self.db.call(self.get, str(video_id)[:32])
+        if not access.can_play(user, source) or source.deleted_at is not None:
+            raise SubmitError('video', 'There is no such video.')
+        if source.status != 'completed' or not source.provider_job_id:
+            raise SubmitError('video', 'Only a completed video can be remixed.')
+        if source.provider != self.settings.provider:
+            raise SubmitError('video', 'This video was made by another video service and cannot be remixed here.')
+        request = VideoRequest(prompt or '', source.model, source.size, source.seconds, None, source.id)
+        return await self.submit(source.user_id, request, key, within)
 
     @staticmethod
     def _by_key(session, user_id: int, key: str) -> Video | None:
@@ -217,13 +258,21 @@ class Videos:
             query = query.where(Video.prompt.ilike(pattern, escape='\\'))
         if after := _decode_cursor(cursor):
             created, video_id = after
-            query = query.where(or_(Video.created_at < created, and_(Video.created_at == created, Video.id < video_id)))
+            # The plain `<=` lets the index seek straight to the cursor instead of scanning up to it.
+            query = query.where(Video.created_at <= created,
+                                or_(Video.created_at < created, and_(Video.created_at == created, Video.id < video_id)))
         limit = max(1, min(limit, 100))
         with self.db.session() as session:
             rows = list(session.exec(query.order_by(Video.created_at.desc(), Video.id.desc()).limit(limit + 1)))
         more = len(rows) > limit
         rows = rows[:limit]
         return rows, _encode_cursor(rows[-1]) if more and rows else None
+
+    def ledger(self, video_id: str) -> list[CreditEntry]:
+        """The credit entries of one video (its charge, and its refund if it had one), oldest first."""
+        with self.db.session() as session:
+            return list(session.exec(select(CreditEntry).where(CreditEntry.video_id == video_id)
+                                     .order_by(CreditEntry.id)))
 
     def recent(self, user_id: int, limit: int = 50) -> list[Video]:
         return self.page(user_id=user_id, limit=limit)[0]
@@ -260,7 +309,21 @@ def request_fingerprint(request: VideoRequest) -> str:
     for part in (request.prompt.strip(), request.model, request.size, str(request.seconds)):
         digest.update(part.encode() + b'\0')
     digest.update(hashlib.sha256(request.image).digest() if request.image is not None else b'-')
+    if request.remix_of:  # only then, so that earlier requests keep their fingerprints
+        digest.update(b'\0remix:' + request.remix_of.encode())
     return digest.hexdigest()
+
+
+def step_timings(events: list[VideoEvent]) -> list[tuple[int, datetime, float]]:
+    """(step, when it began, seconds until the next step began or the last event) per step, in
+    the order the steps first appeared."""
+    starts: dict[int, datetime] = {}
+    for event in events:
+        starts.setdefault(event.step, event.created_at)
+    order = sorted(starts.items(), key=lambda item: item[1])
+    end = events[-1].created_at if events else None
+    return [(step, began, max(0.0, ((order[n + 1][1] if n + 1 < len(order) else end) - began).total_seconds()))
+            for n, (step, began) in enumerate(order)]
 
 
 def _encode_cursor(video: Video) -> str:

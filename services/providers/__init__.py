@@ -38,6 +38,10 @@ class Provider(Protocol):
     async def create(self, *, prompt: str, model: str, size: str, seconds: int,
                      image: bytes | None) -> ProviderJob: ...
 
+    async def remix(self, job_id: str, prompt: str) -> ProviderJob:
+        """A new render derived from the completed render `job_id`, changed as `prompt` says.
+        Errors are sorted as for `create` (an unknown outcome is reconciled the same way)."""
+
     async def retrieve(self, job_id: str) -> ProviderJob: ...
 
     async def download(self, job_id: str, variant: str, dest: Path) -> None:

@@ -48,6 +48,20 @@ class MockProvider:
         self.creates += 1
         return self._state(job)
 
+    async def remix(self, job_id: str, prompt: str) -> ProviderJob:
+        """A new job with the source's model, size, length and image and the new prompt."""
+        try:
+            source = self._read(job_id)
+        except ProviderError:
+            raise ProviderError('remix_source_gone', 'The video service no longer has the video to remix.') from None
+        if self._state(source).status != 'completed':
+            raise ProviderError('remix_source_not_ready', 'Only a completed video can be remixed.')
+        job = {**source, 'id': f'mock_job_{secrets.token_hex(8)}', 'created': time.time(), 'prompt': prompt,
+               'refused': 'mock:refuse' in prompt.lower(), 'remix_of': job_id}
+        self._write(job)
+        self.creates += 1
+        return self._state(job)
+
     async def retrieve(self, job_id: str) -> ProviderJob:
         return self._state(self._read(job_id))
 

@@ -53,6 +53,20 @@ class OpenAIProvider:
             raise self._error(error, creating=True, model=model) from None
         return _job(video)
 
+    async def remix(self, job_id: str, prompt: str) -> ProviderJob:
+        """A new render that changes a completed one as `prompt` says; sorted like a create."""
+        try:
+            async with self._slots, _quiet():
+                video = await self.client.videos.remix(job_id, prompt=prompt)
+        except openai.APIStatusError as error:
+            if error.status_code == 404:  # the source render, not a model, is what is missing
+                raise ProviderError('remix_source_gone', 'The video service no longer has the video to remix.') \
+                    from None
+            raise self._error(error, creating=True) from None
+        except openai.APIError as error:
+            raise self._error(error, creating=True) from None
+        return _job(video)
+
     async def retrieve(self, job_id: str) -> ProviderJob:
         try:
             async with self._slots, _quiet():
