@@ -9,6 +9,7 @@ from nicegui import app, ui
 import api.auth
 import api.media
 import api.middleware
+import api.v1
 import pages
 from services import Services, logs
 from services.config import Settings
@@ -28,6 +29,7 @@ ui.add_css(ROOT / 'assets' / 'app.css', shared=True)
 pages.create(services)
 api.auth.create(services)
 api.media.create(services)
+api.v1.create(app, services)  # the HTTP API under /api/v1, its OpenAPI document at /openapi.json
 
 
 @app.get('/status', include_in_schema=False)

@@ -12,7 +12,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services import Services
 
 log = logging.getLogger(__name__)
-PUBLIC_PATHS = ('/login', '/auth/', '/assets/', '/_nicegui', '/status')
+# The API authenticates its own callers (bearer tokens) and answers 401 as JSON, never a redirect.
+PUBLIC_PATHS = ('/login', '/auth/', '/assets/', '/_nicegui', '/status', '/api/', '/openapi.json')
 
 # As strict as NiceGUI allows: its Vue templates are compiled in the browser ('unsafe-eval') and
 # its page bootstraps with inline scripts and styles ('unsafe-inline'). Everything is same-origin.

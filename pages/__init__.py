@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from pages import generate, history, login, video
+from pages import admin, generate, history, login, profile, video
 from services import Services
 
 
@@ -12,5 +12,5 @@ def create(services: Services) -> None:
     def index() -> None:
         ui.navigate.to('/generate')
 
-    for module in (login, generate, history, video):
+    for module in (login, generate, history, video, admin, profile):
         module.create(services)

@@ -34,6 +34,8 @@ def frame(title: str, user: User) -> Iterator[Frame]:
         with ui.row().classes('gap-1 ml-2 no-wrap'):
             nav_button('Generate', 'movie_creation', '/generate')
             nav_button('History', 'video_library', '/history')
+            if user.is_admin:
+                nav_button('Admin', 'admin_panel_settings', '/admin')
         ui.space()
         balance = ui.label().classes('rounded-full bg-indigo-50 text-indigo-800 px-3 py-1 text-sm font-medium '
                                      'whitespace-nowrap') \
@@ -41,6 +43,7 @@ def frame(title: str, user: User) -> Iterator[Frame]:
         with ui.button(icon='account_circle').props('flat round').mark('account'):
             with ui.menu():
                 ui.menu_item(user.email).props('disable')
+                ui.menu_item('Profile and API tokens', on_click=lambda: ui.navigate.to('/profile')).mark('nav-profile')
                 ui.menu_item('Sign out', on_click=sign_out).mark('sign-out')
     page = Frame(balance)
     page.show_balance(user.credits)

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     poll_max_seconds: float = 20.0
     provider_timeout_seconds: float = 30.0  # per call; the SDK's own default is 600 s
     download_timeout_seconds: float = 120.0
-    provider_max_connections: int = 32  # concurrent calls to the provider from one process
+    provider_max_connections: int = 16  # concurrent calls to the provider from one process (and pooled connections)
     retry_max: int = 3  # transient provider errors on create and download
     retry_base_seconds: float = 60.0  # exponential backoff with jitter: base, 2x base, 4x base (+-25%)
 
@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     credits_per_second: int = 25  # sora-2 at 720p; other models scale by provider price ratios
     max_upload_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
+
+    # HTTP API
+    api_generate_per_minute: int = 10  # videos one user may request per minute through the API (0: no limit)
 
     @field_validator('video_provider')
     @classmethod

@@ -99,3 +99,20 @@ class Users:
             return None
         with self.db.session() as session:
             return session.get(User, user_id)
+
+    def by_email(self, email: str) -> list[User]:
+        """Every account with this email (one per sign-in method), for operators (cli.py)."""
+        with self.db.session() as session:
+            return list(session.exec(select(User).where(User.email == (email or '').strip().lower())
+                                     .order_by(User.id)))
+
+    def set_admin(self, user_id: int, flag: bool) -> bool:
+        """Make a user an admin (or not) from the operator's shell (cli.py), where there is no
+        admin to act as; admins act through services/admin.py, which audits them."""
+        with self.db.session() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                return False
+            user.is_admin = bool(flag)
+            session.add(user)
+            return True
