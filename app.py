@@ -1,10 +1,11 @@
 """AIVideo Studio: settings -> database -> pages and routes -> job runner -> ui.run()."""
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
-from nicegui import app, ui
+from nicegui import app, helpers, ui
 
 import api.auth
 import api.media
@@ -37,6 +38,16 @@ def status() -> dict:
     return {'ok': True, 'runner': services.runner.alive, 'provider': services.provider.name}
 
 
+def tune_garbage_collector() -> None:
+    """Full collections pause every page at once, for longer the more pages are open
+    (BASELINE.md measured 80-400 ms). Freeze what start-up built, and collect the old
+    generation less often: p99 push latency roughly halves for ~50 % more memory per page."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
+if not helpers.is_pytest():  # a server's tuning; a test process builds and drops the app many times
+    app.on_startup(tune_garbage_collector)
 app.on_startup(services.runner.start)
 app.on_shutdown(services.runner.stop)
 app.on_shutdown(services.db.dispose)

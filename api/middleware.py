@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi.responses import RedirectResponse
 from nicegui import app
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services import Services
@@ -47,30 +46,34 @@ def install(services: Services) -> None:
     app.max_body_size = services.settings.max_request_bytes
 
 
-class SignInRequired(BaseHTTPMiddleware):
+class SignInRequired:
     """Every page but the public ones needs a signed-in, enabled user; a disabled user's
-    session ends at the next request."""
+    session ends at the next request. Plain ASGI (not BaseHTTPMiddleware), so that streamed
+    responses such as the API's event stream pass through untouched."""
 
     def __init__(self, app: ASGIApp, services: Services) -> None:
-        super().__init__(app)
+        self.app = app
         self.services = services
 
-    async def dispatch(self, request: Request, call_next):
-        path = request.url.path
-        if path.startswith(PUBLIC_PATHS):
-            return await call_next(request)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get('path', '')
+        if scope['type'] != 'http' or path.startswith(PUBLIC_PATHS) or await self._signed_in():
+            return await self.app(scope, receive, send)
+        if path.startswith('/media/'):
+            return await self.app(scope, receive, send)  # the route itself answers 404
+        target = f'/login?next={quote(path)}' if path not in ('/', '/login') else '/login'
+        await RedirectResponse(target)(scope, receive, send)
+
+    async def _signed_in(self) -> bool:
         user_id = app.storage.user.get('user_id')
-        if user_id is not None:
-            user = await self.services.db.call(self.services.users.get, user_id)
-            if user is None or user.disabled:
-                log.info('signed out user %s: %s', user_id, 'disabled' if user else 'gone')
-                app.storage.user.clear()
-                user_id = None
         if user_id is None:
-            if path.startswith('/media/'):
-                return await call_next(request)  # the route itself answers 404
-            return RedirectResponse(f'/login?next={path}' if path not in ('/', '/login') else '/login')
-        return await call_next(request)
+            return False
+        user = await self.services.db.call(self.services.users.get, user_id)
+        if user is None or user.disabled:
+            log.info('signed out user %s: %s', user_id, 'disabled' if user else 'gone')
+            app.storage.user.clear()
+            return False
+        return True
 
 
 class SecurityHeaders:
