@@ -85,6 +85,57 @@ async def act(action: Awaitable[T], done: str | None = None) -> T | None:
     return result
 
 
-def load_more_button(on_click) -> ui.button:
-    return ui.button('Load more', on_click=on_click).props('outline no-caps').classes('self-center') \
-        .mark('load-more')
+class PagedList:
+    """A list filled one server page at a time ("Load more"); `reload` starts over when a filter
+    changes. Subclasses say how to fetch a page, how to key an item and how to draw its row;
+    a page that arrives after a newer reload began is dropped."""
+    empty_text = 'Nothing here.'
+
+    def __init__(self, services: Services, admin: User, list_classes: str = 'w-full gap-2') -> None:
+        self.services = services
+        self.admin = admin
+        self.cursor: str | None = None
+        self.generation = 0
+        self.shown: set = set()
+        self.filters()
+        self.list = ui.column().classes(list_classes)
+        self.empty = ui.label(self.empty_text).classes('text-gray-500 self-center py-8').mark('empty')
+        self.more = ui.button('Load more', on_click=self.load).props('outline no-caps').classes('self-center') \
+            .mark('load-more')
+
+    def filters(self) -> None:
+        """Draw the filter inputs above the list (none by default)."""
+
+    async def fetch(self) -> tuple[list, str | None] | None:
+        raise NotImplementedError
+
+    def key(self, item):
+        return item.id
+
+    def row(self, item) -> None:
+        raise NotImplementedError
+
+    async def reload(self) -> None:
+        self.generation += 1
+        self.list.clear()
+        self.shown.clear()
+        self.cursor = None
+        self.cleared()
+        await self.load()
+
+    def cleared(self) -> None:
+        """Forget per-row state kept by a subclass (called on reload)."""
+
+    async def load(self) -> None:
+        generation = self.generation
+        page = await act(self.fetch())
+        if page is None or generation != self.generation:
+            return
+        items, self.cursor = page
+        with self.list:
+            for item in items:
+                if self.key(item) not in self.shown:
+                    self.shown.add(self.key(item))
+                    self.row(item)
+        self.more.set_visibility(self.cursor is not None)
+        self.empty.set_visibility(not self.shown)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from models import AuditEntry, User
-from pages.admin import act, admin_frame, admin_user, load_more_button
+from pages.admin import PagedList, admin_frame, admin_user
 from services import Services
 
 ACTIONS = {'': 'Any action', 'credits.grant': 'Credits', 'user.plan': 'Plan', 'user.admin': 'Admin rights',
@@ -21,39 +21,18 @@ def create(services: Services) -> None:
             await AuditList(services, admin).load()
 
 
-class AuditList:
+class AuditList(PagedList):
+    empty_text = 'No admin actions recorded yet.'
+
     def __init__(self, services: Services, admin: User) -> None:
-        self.services = services
-        self.admin = admin
-        self.cursor: str | None = None
-        self.generation = 0
-        self.count = 0
+        super().__init__(services, admin, 'w-full gap-0')
+
+    def filters(self) -> None:
         self.action = ui.select(ACTIONS, value='', label='Action', on_change=self.reload).props('dense') \
             .classes('w-48').mark('action-filter')
-        self.list = ui.column().classes('w-full gap-0')
-        self.empty = ui.label('No admin actions recorded yet.').classes('text-gray-500 self-center py-8') \
-            .mark('empty')
-        self.more = load_more_button(self.load)
 
-    async def reload(self) -> None:
-        self.generation += 1
-        self.list.clear()
-        self.count = 0
-        self.cursor = None
-        await self.load()
-
-    async def load(self) -> None:
-        generation = self.generation
-        page = await act(self.services.admin.audit_page(self.admin, self.cursor, action=self.action.value or None))
-        if page is None or generation != self.generation:
-            return
-        entries, self.cursor = page
-        with self.list:
-            for entry in entries:
-                self.row(entry)
-        self.count += len(entries)
-        self.more.set_visibility(self.cursor is not None)
-        self.empty.set_visibility(not self.count)
+    async def fetch(self):
+        return await self.services.admin.audit_page(self.admin, self.cursor, action=self.action.value or None)
 
     @staticmethod
     def row(entry: AuditEntry) -> None:

@@ -7,7 +7,7 @@ import uuid
 from nicegui import ui
 
 from models import User, Video
-from pages.admin import act, admin_frame, admin_user, load_more_button
+from pages.admin import PagedList, act, admin_frame, admin_user
 from pages.theme import status_chip
 from services import Services
 
@@ -24,41 +24,17 @@ def create(services: Services) -> None:
             await JobList(services, admin).load()
 
 
-class JobList:
-    def __init__(self, services: Services, admin: User) -> None:
-        self.services = services
-        self.admin = admin
-        self.cursor: str | None = None
-        self.generation = 0
-        self.shown: set[str] = set()
+class JobList(PagedList):
+    empty_text = 'No jobs here.'
+
+    def filters(self) -> None:
         with ui.row().classes('w-full items-end gap-3'):
             self.status = ui.select(FILTERS, value='', label='Status', on_change=self.reload) \
                 .props('dense').classes('w-64').mark('status-filter')
             ui.button(icon='refresh', on_click=self.reload).props('flat round').mark('refresh')
-        self.list = ui.column().classes('w-full gap-2')
-        self.empty = ui.label('No jobs here.').classes('text-gray-500 self-center py-8').mark('empty')
-        self.more = load_more_button(self.load)
 
-    async def reload(self) -> None:
-        self.generation += 1
-        self.list.clear()
-        self.shown.clear()
-        self.cursor = None
-        await self.load()
-
-    async def load(self) -> None:
-        generation = self.generation
-        page = await act(self.services.admin.jobs_page(self.admin, self.status.value or None, self.cursor))
-        if page is None or generation != self.generation:
-            return
-        videos, self.cursor = page
-        with self.list:
-            for video in videos:
-                if video.id not in self.shown:
-                    self.shown.add(video.id)
-                    self.row(video)
-        self.more.set_visibility(self.cursor is not None)
-        self.empty.set_visibility(not self.shown)
+    async def fetch(self):
+        return await self.services.admin.jobs_page(self.admin, self.status.value or None, self.cursor)
 
     def row(self, video: Video) -> None:
         with ui.card().classes('w-full').mark(f'job-{video.id}'):

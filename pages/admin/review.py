@@ -5,7 +5,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from models import User, Video
-from pages.admin import act, admin_frame, admin_user, load_more_button
+from pages.admin import PagedList, act, admin_frame, admin_user
 from pages.live import media_url
 from services import Services, catalog
 from services.admin import REASON_MAX
@@ -25,13 +25,14 @@ def create(services: Services) -> None:
             await ReviewQueue(services, admin).load()
 
 
-class ReviewQueue:
+class ReviewQueue(PagedList):
+    empty_text = 'Nothing to review here.'
+
     def __init__(self, services: Services, admin: User) -> None:
-        self.services = services
-        self.admin = admin
-        self.cursor: str | None = None
-        self.generation = 0
         self.selected: dict[str, ui.checkbox] = {}
+        super().__init__(services, admin, 'w-full gap-3')
+
+    def filters(self) -> None:
         with ui.row().classes('w-full items-end gap-3'):
             self.review = ui.select(REVIEWS, value='pending', label='Review', on_change=self.reload) \
                 .props('dense').classes('w-44').mark('review-filter')
@@ -48,31 +49,14 @@ class ReviewQueue:
                 ui.button(f'{verb} selected', on_click=lambda d=decision: self.decide(self.chosen(), d,
                                                                                      self.reason.value)) \
                     .props('no-caps dense outline').mark(f'bulk-{decision}')
-        self.list = ui.column().classes('w-full gap-3')
-        self.empty = ui.label('Nothing to review here.').classes('text-gray-500 self-center py-8').mark('empty')
-        self.more = load_more_button(self.load)
 
-    async def reload(self) -> None:
-        self.generation += 1
-        self.list.clear()
-        self.selected.clear()
-        self.cursor = None
-        await self.load()
-
-    async def load(self) -> None:
-        generation = self.generation
-        page = await act(self.services.admin.review_page(
+    async def fetch(self):
+        return await self.services.admin.review_page(
             self.admin, review=self.review.value or 'pending', model=self.model.value or None,
-            search=(self.search.value or '')[:200] or None, cursor=self.cursor))
-        if page is None or generation != self.generation:
-            return
-        videos, self.cursor = page
-        with self.list:
-            for video in videos:
-                if video.id not in self.selected:
-                    self.row(video)
-        self.more.set_visibility(self.cursor is not None)
-        self.empty.set_visibility(not self.selected)
+            search=(self.search.value or '')[:200] or None, cursor=self.cursor)
+
+    def cleared(self) -> None:
+        self.selected.clear()
 
     def row(self, video: Video) -> None:
         with ui.card().classes('w-full').mark(f'review-{video.id}'):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from models import User
-from pages.admin import act, admin_frame, admin_user, load_more_button
+from pages.admin import PagedList, admin_frame, admin_user
 from services import Services, catalog
 
 
@@ -18,41 +18,20 @@ def create(services: Services) -> None:
             await UserList(services, admin).load()
 
 
-class UserList:
+class UserList(PagedList):
+    empty_text = 'No users match.'
+
     def __init__(self, services: Services, admin: User) -> None:
-        self.services = services
-        self.admin = admin
-        self.cursor: str | None = None
-        self.generation = 0
-        self.shown: set[int] = set()
+        super().__init__(services, admin, 'w-full gap-1')
+
+    def filters(self) -> None:
         with ui.row().classes('w-full items-end gap-3'):
             self.search = ui.input('Search email or name').props('dense clearable maxlength=200') \
                 .classes('w-72').mark('search').on('keydown.enter', self.reload)
             ui.button(icon='search', on_click=self.reload).props('flat round').mark('apply-search')
-        self.list = ui.column().classes('w-full gap-1')
-        self.empty = ui.label('No users match.').classes('text-gray-500 self-center py-8').mark('empty')
-        self.more = load_more_button(self.load)
 
-    async def reload(self) -> None:
-        self.generation += 1
-        self.list.clear()
-        self.shown.clear()
-        self.cursor = None
-        await self.load()
-
-    async def load(self) -> None:
-        generation = self.generation
-        page = await act(self.services.admin.users_page(self.admin, (self.search.value or '')[:200], self.cursor))
-        if page is None or generation != self.generation:
-            return
-        users, self.cursor = page
-        with self.list:
-            for user in users:
-                if user.id not in self.shown:
-                    self.shown.add(user.id)
-                    self.row(user)
-        self.more.set_visibility(self.cursor is not None)
-        self.empty.set_visibility(not self.shown)
+    async def fetch(self):
+        return await self.services.admin.users_page(self.admin, (self.search.value or '')[:200], self.cursor)
 
     @staticmethod
     def row(user: User) -> None:
