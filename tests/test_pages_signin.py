@@ -50,3 +50,21 @@ async def test_next_parameter_only_accepts_local_paths(user: User) -> None:
     assert safe_next('/history') == '/history'
     for hostile in ('https://evil.example', '//evil.example', '/\\evil.example', 'javascript:alert(1)', None, ''):
         assert safe_next(hostile) == '/generate'
+
+
+async def test_a_disabled_user_is_signed_out_at_the_next_request(user: User) -> None:
+    from models import User as Account
+    await sign_in(user, 'soon-disabled@example.com')
+    await user.open('/history')
+    await user.should_see(marker='balance')
+    services = app.state.services
+    with services.db.session() as session:
+        account = session.get(Account, services.users.sign_in_local('soon-disabled@example.com').id)
+        account.disabled = True
+        session.add(account)
+    await user.open('/history')
+    await user.should_see('Sign in with your work email')
+    await user.should_not_see(marker='balance')
+    user.find(marker='email').type('soon-disabled@example.com')
+    user.find(marker='sign-in').click()
+    await user.should_see('This account is disabled')
