@@ -231,6 +231,17 @@ class Admin:
         except SubmitError as error:
             raise AdminError(error.message) from None
 
+    async def emails(self, actor: User, user_ids: set[int]) -> dict[int, str]:
+        """The emails of some users, to show who owns what in admin lists."""
+        return await self.db.call(self._emails, actor, set(user_ids))
+
+    def _emails(self, actor, user_ids):
+        with self.db.session() as session:
+            _admin(session, actor)
+            if not user_ids:
+                return {}
+            return dict(session.exec(select(User.id, User.email).where(User.id.in_(user_ids))).all())
+
     async def audit_page(self, actor: User, cursor: str | None = None, limit: int = 50,
                          action: str | None = None) -> tuple[list[AuditEntry], str | None]:
         return await self.db.call(self._audit_page, actor, cursor, limit, action)

@@ -121,6 +121,7 @@ async def test_review_queue_plays_inline_and_approves_rejects_and_flags_with_rea
     await user.open('/admin/review')
     await user.should_see('lighthouse')
     assert user.find(marker=f'review-{first.id}').elements  # with its inline player
+    await user.should_see('owner@example.com')  # who made it, linked to their admin page
     user.find(marker=f'rejected-{first.id}').click()
     await user.should_see('Give a reason.')
     for text, message in [('', 'Give a reason.'), ('   ', 'Give a reason.'), ('x' * 10_000, 'under 500'),

@@ -97,6 +97,7 @@ class PagedList:
         self.cursor: str | None = None
         self.generation = 0
         self.shown: set = set()
+        self.owners: dict[int, str] = {}
         self.filters()
         self.list = ui.column().classes(list_classes)
         self.empty = ui.label(self.empty_text).classes('text-gray-500 self-center py-8').mark('empty')
@@ -111,6 +112,15 @@ class PagedList:
 
     def key(self, item):
         return item.id
+
+    async def with_owners(self, page: tuple[list, str | None]) -> tuple[list, str | None]:
+        """Remember the emails of the page's video owners, for `owner_link`."""
+        self.owners.update(await self.services.admin.emails(self.admin, {video.user_id for video in page[0]}))
+        return page
+
+    def owner_link(self, user_id: int) -> None:
+        ui.link(self.owners.get(user_id, f'user #{user_id}'), f'/admin/users/{user_id}') \
+            .classes('text-xs break-all').mark(f'owner-{user_id}')
 
     def row(self, item) -> None:
         raise NotImplementedError

@@ -34,15 +34,17 @@ class JobList(PagedList):
             ui.button(icon='refresh', on_click=self.reload).props('flat round').mark('refresh')
 
     async def fetch(self):
-        return await self.services.admin.jobs_page(self.admin, self.status.value or None, self.cursor)
+        return await self.with_owners(
+            await self.services.admin.jobs_page(self.admin, self.status.value or None, self.cursor))
 
     def row(self, video: Video) -> None:
         with ui.card().classes('w-full').mark(f'job-{video.id}'):
             with ui.row().classes('w-full items-center gap-3'):
                 status_chip(video.status)
                 ui.link(video.id[:12], f'/videos/{video.id}').classes('font-mono text-sm')
-                ui.label(f'user #{video.user_id} · phase {video.phase} · attempts {video.attempts} · '
-                         f'retries {video.retries}').classes('text-sm')
+                self.owner_link(video.user_id)
+                ui.label(f'phase {video.phase} · attempts {video.attempts} · retries {video.retries}') \
+                    .classes('text-sm')
                 ui.label(f'lease: {video.lease_owner or "—"}').classes('text-xs text-gray-500 font-mono')
                 ui.space()
                 if video.status in ('queued', 'running'):

@@ -51,9 +51,9 @@ class ReviewQueue(PagedList):
                     .props('no-caps dense outline').mark(f'bulk-{decision}')
 
     async def fetch(self):
-        return await self.services.admin.review_page(
+        return await self.with_owners(await self.services.admin.review_page(
             self.admin, review=self.review.value or 'pending', model=self.model.value or None,
-            search=(self.search.value or '')[:200] or None, cursor=self.cursor)
+            search=(self.search.value or '')[:200] or None, cursor=self.cursor))
 
     def cleared(self) -> None:
         self.selected.clear()
@@ -66,9 +66,10 @@ class ReviewQueue(PagedList):
                     .props('preload=none').classes('w-64 shrink-0 rounded')
                 with ui.column().classes('grow gap-1 min-w-0'):
                     ui.label(video.prompt).classes('break-words')
-                    ui.label(f'{catalog.MODELS.get(video.model, video.model)} · {video.size} · {video.seconds} s · '
-                             f'user #{video.user_id} · {video.created_at:%Y-%m-%d %H:%M}') \
-                        .classes('text-xs text-gray-500')
+                    with ui.row().classes('items-center gap-2'):
+                        ui.label(f'{catalog.MODELS.get(video.model, video.model)} · {video.size} · {video.seconds} s · '
+                                 f'{video.created_at:%Y-%m-%d %H:%M} ·').classes('text-xs text-gray-500')
+                        self.owner_link(video.user_id)
                     ui.label(REVIEWS.get(video.review_status, video.review_status)
                                       + (f' — {video.review_reason}' if video.review_reason else '')) \
                         .classes('text-sm').mark(f'review-status-{video.id}')
