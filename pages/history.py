@@ -14,6 +14,7 @@ from pages.live import media_url
 from pages.session import signed_in_user
 from pages.theme import frame, status_chip
 from services import Services, access, catalog
+from services.events import STARTED
 from services.videos import PROMPT_MAX, SubmitError
 
 PAGE_SIZE = 24
@@ -112,15 +113,30 @@ class HistoryList:
         await self.reload()
 
     def on_event(self, event: VideoEvent) -> None:
-        """From the event log (any video's): update the card of ours it concerns, in place."""
+        """From the event log (any video's): update the card of ours it concerns, in place; a
+        video of ours that has just started (made in another tab, say) joins the top of the list."""
+        if self.client.is_deleted:
+            return
         card = self.cards.get(event.video_id)
-        if card is None or self.client.is_deleted:
+        if card is None:
+            if event.step == STARTED and event.status is None and not any(self.filters().values()):
+                background_tasks.create(self.add_new(event.video_id), name=f'history-new-{event.video_id}')
             return
         with self.client:
             if event.status is not None:  # finished: read the final state (thumbnail, error)
                 background_tasks.create(card.refresh(), name=f'history-card-{event.video_id}')
             elif event.step > 0:
                 card.show_status('running', event.progress)
+
+    async def add_new(self, video_id: str) -> None:
+        video = await self.services.db.call(self.services.videos.get, video_id)
+        if video is None or video.user_id != self.user.id or video_id in self.cards or self.client.is_deleted:
+            return
+        with self.client, self.grid:
+            card = VideoCard(self, video)
+            card.card.move(target_index=0)
+        self.cards[video_id] = card
+        self.show_empty_state()
 
     def removed(self, video_id: str) -> None:
         self.cards.pop(video_id, None)

@@ -110,6 +110,23 @@ async def test_a_running_video_updates_its_card_in_place(user: User) -> None:
     assert services().events.listener_count() >= 1
 
 
+async def test_a_video_started_elsewhere_joins_the_top_of_the_open_list(user: User) -> None:
+    await sign_in(user)
+    alice = services().users.sign_in_local('alice@example.com')
+    older = await finished_video('alice@example.com', 'An older clip of a harbour', key='old')
+    await user.open('/history')
+    await user.should_see(marker=f'video-{older.id}')
+    newer = await services().videos.submit(alice.id, VideoRequest('A new clip made in another tab'), 'new')
+    await user.should_see(marker=f'video-{newer.id}', retries=30)
+    cards = list(user.find(marker=f"video-{newer.id}").elements)
+    grid = cards[0].parent_slot.parent
+    assert grid.default_slot.children.index(cards[0]) == 0  # at the top, newest first
+    bob = services().users.sign_in_local('bob@example.com')
+    theirs = await services().videos.submit(bob.id, VideoRequest('Somebody else entirely'), 'theirs')
+    await wait_until(lambda: services().videos.get(theirs.id).is_terminal)
+    await user.should_not_see(marker=f'video-{theirs.id}')
+
+
 async def test_delete_asks_first_and_removes_the_files(user: User) -> None:
     video = await finished_video('alice@example.com')
     await sign_in(user)
