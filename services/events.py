@@ -10,6 +10,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from models import VideoEvent
@@ -32,8 +33,11 @@ class EventLog:
             progress: int | None = None, status: str | None = None) -> VideoEvent:
         """Append an event inside the caller's transaction; publish it after the commit."""
         event = VideoEvent(video_id=video_id, step=step, message=message[:1000], progress=progress, status=status)
-        session.add(event)
-        session.flush()
+        # A plain INSERT ... RETURNING: the event is written once and never changed, so the ORM's
+        # unit of work (the costliest part of a runner step) has nothing to track.
+        event.id = session.execute(insert(VideoEvent).values(
+            video_id=event.video_id, step=event.step, message=event.message, progress=event.progress,
+            status=event.status, created_at=event.created_at).returning(VideoEvent.id)).scalar_one()
         return event
 
     def publish(self, event: VideoEvent) -> None:

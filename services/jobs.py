@@ -193,12 +193,12 @@ class Runner:
         phases = {'validate': self._validate, 'image': self._prepare_image, 'submit': self._submit,
                   'submitting': self._reconcile, 'poll': self._poll, 'download': self._download,
                   'finalize': self._finalize}
-        while True:
-            video = await self.db.call(self._load, video_id)
-            if video.is_terminal or video.phase == 'done':
-                return
-            if video.lease_owner != self.owner:
-                raise LeaseLost
+        video = await self.db.call(self._load, video_id)
+        if video.lease_owner != self.owner and not video.is_terminal:
+            raise LeaseLost
+        # Read once: every write goes through `_save`, which keeps this copy in step with the row
+        # (and fails if the lease was lost, so a stale copy can never be written back).
+        while not video.is_terminal and video.phase != 'done':
             await phases[video.phase](video)
 
     async def _validate(self, video: Video) -> None:
@@ -218,8 +218,9 @@ class Runner:
         except (OSError, ValueError) as error:
             raise JobFailed('invalid_image', 'The reference image could not be read.') from error
         relative = await asyncio.to_thread(self.storage.save_bytes, 'references', '.jpg', fitted)
+        original = video.reference_path
         await self._save(video, (IMAGE, '✅ Image processed successfully'), phase='submit', reference_path=relative)
-        await asyncio.to_thread(self.storage.delete, video.reference_path)
+        await asyncio.to_thread(self.storage.delete, original)
 
     async def _submit(self, video: Video) -> None:
         # Committed before the call: from here on, a crash leaves a video that is never created
@@ -293,7 +294,6 @@ class Runner:
             if job.progress != video.progress:
                 await self._save(video, (PROCESSING, f'⏳ Processing video... ({_elapsed(started)}s elapsed)',
                                          job.progress), progress=job.progress)
-                video.progress = job.progress
             await asyncio.sleep(self._poll_delay(job))
 
     async def _download(self, video: Video) -> None:
@@ -329,9 +329,11 @@ class Runner:
 
     async def _save(self, video: Video, *events: tuple, **changes) -> None:
         """Apply `changes` and append `events` — (step, message[, progress[, status]]) — in one
-        transaction, fenced by our lease; then publish the events."""
+        transaction, fenced by our lease; then publish the events and update our copy of `video`."""
         for event in await self.db.call(self._save_tx, video.id, events, changes):
             self.events.publish(event)
+        for name, value in changes.items():
+            setattr(video, name, value)
 
     def _save_tx(self, video_id: str, events: tuple, changes: dict) -> list:
         with self.db.session() as session:
