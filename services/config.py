@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     max_image_pixels: int = 40_000_000
 
     # HTTP API
+    sse_heartbeat_seconds: float = 15.0  # a comment line on quiet event streams, so proxies keep them open
     api_generate_per_minute: int = 10  # videos one user may request per minute through the API (0: no limit)
 
     @field_validator('video_provider')

@@ -39,7 +39,7 @@ class ApiServer:
 def api_server(data_dir: Path, **env: str) -> Iterator[ApiServer]:
     from services import Services
     from services.config import Settings
-    with running_app(data_dir, **FAST, **env) as url:
+    with running_app(data_dir, **{**FAST, **env}) as url:
         services = Services.build(Settings(data_dir=data_dir))
         try:
             yield ApiServer(url, services)

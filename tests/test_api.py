@@ -377,3 +377,21 @@ def test_schemathesis_finds_no_server_error_anywhere_in_the_openapi_document(ser
     run = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-2000:]
     assert 'Test cases:' in run.stdout
+
+
+def test_a_quiet_stream_sends_heartbeat_comments(tmp_path) -> None:
+    from tests.api_server import api_server
+    with api_server(tmp_path / 'data', SSE_HEARTBEAT_SECONDS='0.3', MOCK_RENDER_SECONDS='3',
+                    MOCK_POLL_SECONDS='2') as quiet:
+        user, token = quiet.user(credits=0)
+        with quiet.client(token) as client:
+            video = client.post('/api/v1/videos/generate', json={'prompt': 'A quiet pond at dawn, barely moving'},
+                                headers={'Idempotency-Key': 'heartbeat'}).json()
+            comments = []
+            with client.stream('GET', f'/api/v1/videos/{video["id"]}/stream') as response:
+                for line in response.iter_lines():
+                    if line.startswith(':'):
+                        comments.append(line)
+                    if len(comments) >= 2:
+                        break
+    assert len(comments) >= 2 and all(c.startswith(': ping') for c in comments)

@@ -23,7 +23,6 @@ from api.v1.videos import MAX_EVENT_ID, visible_video
 from models import User, VideoEvent
 from services import Services
 
-HEARTBEAT_SECONDS = 15
 MAX_STREAM_SECONDS = 30 * 60
 DATABASE_RECHECK_SECONDS = 3.0
 RETRY_MILLISECONDS = 2000  # what an EventSource waits before reconnecting
@@ -47,7 +46,7 @@ def router(services: Services, stream_user) -> APIRouter:
         resume = after
         if last_event_id and last_event_id.strip().isdigit():
             resume = max(resume, min(int(last_event_id.strip()), MAX_EVENT_ID))
-        return EventSourceResponse(follow(services, video.id, resume), ping=HEARTBEAT_SECONDS,
+        return EventSourceResponse(follow(services, video.id, resume), ping=services.settings.sse_heartbeat_seconds,
                                    headers={'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no'})
 
     return routes
