@@ -17,10 +17,10 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, func, select
 
 from models import AuditEntry, CreditEntry, User, Video, utcnow
-from services import catalog, credits
+from services import catalog, credits, paging
 from services.db import Database
 from services.events import EventLog
-from services.videos import SubmitError, Videos, _decode_cursor, _encode_cursor
+from services.videos import SubmitError, Videos
 
 log = logging.getLogger(__name__)
 
@@ -175,11 +175,11 @@ class Admin:
             _admin(session, actor)
             query = select(User)
             if search and search.strip():
-                pattern = _like(search)
+                pattern = paging.like(search)
                 query = query.where(or_(User.email.ilike(pattern, escape='\\'), User.name.ilike(pattern, escape='\\')))
-            if cursor:
-                query = query.where(User.id < _int_cursor(cursor))
-            return _page(session, query.order_by(User.id.desc()), limit, lambda u: str(u.id))
+            if (after := _id_cursor(cursor)) is not None:
+                query = query.where(User.id < after)
+            return paging.fetch(session, query.order_by(User.id.desc()), limit, lambda u: str(u.id))
 
     async def user_detail(self, actor: User, user_id: int, ledger_limit: int = 100) -> tuple[User, list[CreditEntry]]:
         return await self.db.call(self._user_detail, actor, user_id, ledger_limit)
@@ -199,8 +199,11 @@ class Admin:
 
     def _jobs_page(self, actor, status, cursor, limit):
         statuses = (status,) if status in JOB_STATUSES else JOB_STATUSES
-        limit = max(1, min(int(limit), 100))
-        after = _video_cursor(cursor)
+        limit = paging.clamp(limit)
+        try:
+            after = paging.older_than(cursor)
+        except paging.BadCursor as error:
+            raise AdminError(str(error)) from None
         rows: list[Video] = []
         with self.db.session() as session:
             _admin(session, actor)
@@ -208,15 +211,11 @@ class Admin:
             # sort every matching row for each page.
             for one in statuses:
                 query = select(Video).where(Video.status == one)
-                if after:
-                    created, video_id = after
-                    query = query.where(Video.created_at <= created, or_(
-                        Video.created_at < created, and_(Video.created_at == created, Video.id < video_id)))
+                if after is not None:
+                    query = query.where(after)
                 rows += session.exec(query.order_by(Video.created_at.desc(), Video.id.desc()).limit(limit + 1))
         rows.sort(key=lambda v: (v.created_at, v.id), reverse=True)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return rows, _encode_cursor(rows[-1]) if more and rows else None
+        return paging.take(rows, limit, paging.video_cursor)
 
     async def review_page(self, actor: User, review: str = 'pending', model: str | None = None,
                           search: str | None = None, cursor: str | None = None,
@@ -252,9 +251,9 @@ class Admin:
             query = select(AuditEntry)
             if action:
                 query = query.where(AuditEntry.action == action[:64])
-            if cursor:
-                query = query.where(AuditEntry.id < _int_cursor(cursor))
-            return _page(session, query.order_by(AuditEntry.id.desc()), limit, lambda e: str(e.id))
+            if (after := _id_cursor(cursor)) is not None:
+                query = query.where(AuditEntry.id < after)
+            return paging.fetch(session, query.order_by(AuditEntry.id.desc()), limit, lambda e: str(e.id))
 
     async def stats(self, actor: User, start: date, end: date) -> Stats:
         """Videos per day by status, success rate, median time to playable, credits spent and the
@@ -354,30 +353,8 @@ def _reason(reason: str | None, *, required: bool = False) -> str:
     return text
 
 
-def _like(search: str) -> str:
-    return '%' + search.strip()[:200].replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_') + '%'
-
-
-def _int_cursor(cursor: str) -> int:
+def _id_cursor(cursor: str | None) -> int | None:
     try:
-        value = int(cursor)
-    except (TypeError, ValueError):
-        raise AdminError('That page link is not valid.') from None
-    if not 0 < value < 2**63:
-        raise AdminError('That page link is not valid.')
-    return value
-
-
-def _video_cursor(cursor: str | None):
-    try:
-        return _decode_cursor(cursor)
-    except SubmitError:
-        raise AdminError('That page link is not valid.') from None
-
-
-def _page(session: Session, query, limit: int, cursor_of) -> tuple[list, str | None]:
-    limit = max(1, min(int(limit), 100))
-    rows = list(session.exec(query.limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, cursor_of(rows[-1]) if more and rows else None
+        return paging.id_cursor(cursor)
+    except paging.BadCursor as error:
+        raise AdminError(str(error)) from None

@@ -5,7 +5,6 @@ Used by the generate page and (later) the HTTP API alike, so every rule lives he
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import logging
 import uuid
@@ -14,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy import and_, or_, update
+from sqlalchemy import update
 from sqlmodel import Session, func, select
 
 from models import CreditEntry, User, Video, VideoEvent, utcnow
-from services import access, catalog, credits, images
+from services import access, catalog, credits, images, paging
 from services.config import Settings
 from services.db import Database
 from services.events import STARTED, UPDATING, EventLog
@@ -254,19 +253,15 @@ class Videos:
         if review:
             query = query.where(Video.review_status == review)
         if search and search.strip():
-            pattern = '%' + search.strip()[:200].replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_') + '%'
-            query = query.where(Video.prompt.ilike(pattern, escape='\\'))
-        if after := _decode_cursor(cursor):
-            created, video_id = after
-            # The plain `<=` lets the index seek straight to the cursor instead of scanning up to it.
-            query = query.where(Video.created_at <= created,
-                                or_(Video.created_at < created, and_(Video.created_at == created, Video.id < video_id)))
-        limit = max(1, min(limit, 100))
+            query = query.where(Video.prompt.ilike(paging.like(search), escape='\\'))
+        try:
+            if (after := paging.older_than(cursor)) is not None:
+                query = query.where(after)
+        except paging.BadCursor as error:
+            raise SubmitError('cursor', str(error)) from None
         with self.db.session() as session:
-            rows = list(session.exec(query.order_by(Video.created_at.desc(), Video.id.desc()).limit(limit + 1)))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return rows, _encode_cursor(rows[-1]) if more and rows else None
+            return paging.fetch(session, query.order_by(Video.created_at.desc(), Video.id.desc()), limit,
+                                paging.video_cursor)
 
     def ledger(self, video_id: str) -> list[CreditEntry]:
         """The credit entries of one video (its charge, and its refund if it had one), oldest first."""
@@ -324,18 +319,3 @@ def step_timings(events: list[VideoEvent]) -> list[tuple[int, datetime, float]]:
     end = events[-1].created_at if events else None
     return [(step, began, max(0.0, ((order[n + 1][1] if n + 1 < len(order) else end) - began).total_seconds()))
             for n, (step, began) in enumerate(order)]
-
-
-def _encode_cursor(video: Video) -> str:
-    raw = f'{video.created_at.isoformat()}|{video.id}'.encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip('=')
-
-
-def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    if not cursor:
-        return None
-    try:
-        created, video_id = base64.urlsafe_b64decode(cursor + '=' * (-len(cursor) % 4)).decode().split('|', 1)
-        return datetime.fromisoformat(created), video_id[:32]
-    except (ValueError, UnicodeDecodeError):
-        raise SubmitError('cursor', 'That page link is not valid.') from None
