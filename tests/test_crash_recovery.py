@@ -9,9 +9,6 @@ runner is never started, so only the app subprocess works them.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,58 +23,11 @@ from services.videos import VideoRequest
 from tests.conftest import FAST, wait_until
 import tests.emulator as emulator_module
 from tests.emulator import Emulator
-from tests.live_server import ROOT, free_port
+from tests.live_server import AppProcess as App
 
 PROMPT = 'A paper boat drifting down a rain gutter, close up'
 PRICE = 100  # sora-2, 720x1280, 4 s
 DEADLINE = 60  # seconds, for every wait: generous, but a hang fails the test instead of the run
-
-
-class App:
-    """`app.py` in a subprocess, like `live_server.running_app`, but one a test can kill -9."""
-
-    def __init__(self, data_dir: Path, **env: str) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.url = f'http://127.0.0.1:{self.port}'
-        self.log_path = data_dir.parent / f'app-{self.port}.log'
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith(('PYTEST_', 'NICEGUI_'))}
-        self.env = {**inherited, 'DATA_DIR': str(data_dir), 'PORT': str(self.port), 'HOST': '127.0.0.1', **env}
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> App:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, 'wb') as log:
-            self.process = subprocess.Popen([sys.executable, str(ROOT / 'app.py')], env=self.env,
-                                            cwd=self.data_dir.parent, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f'{self.url}/status', timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.__exit__()
-                raise RuntimeError(f'the app did not start:\n{self.log()}')
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hook runs, leases are left to expire, requests die mid-flight."""
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def __exit__(self, *_exc) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors='replace')[-4000:]
 
 
 @pytest.fixture
@@ -248,7 +198,8 @@ async def test_killed_mid_poll_resumes_polling_the_same_render(studio, emulator,
 # --- 4. killed in the middle of downloading the finished video -----------------------------------
 
 async def crash_mid_download(studio: Services, emulator: Emulator, data_dir: Path,
-                             monkeypatch: pytest.MonkeyPatch) -> tuple[int, Video]:
+                             monkeypatch: pytest.MonkeyPatch, after_crash=lambda: None) -> tuple[int, Video]:
+    """Kill the app while it downloads a finished render, call `after_crash`, restart, settle."""
     # Small chunks, so that the download is parked after its first one, well inside the clip.
     monkeypatch.setattr(emulator_module, 'CHUNK', 4096)
     emulator.hold.add('content_mid')
@@ -261,6 +212,7 @@ async def crash_mid_download(studio: Services, emulator: Emulator, data_dir: Pat
     stale = studio.videos.get(video.id)
     # still downloading the video itself: the thumbnail was never asked for
     assert stale.phase == 'download' and stale.video_path is None and emulator.calls['content'] == 1
+    after_crash()
     emulator.release()
     with App(data_dir, **app_env_for(emulator)) as app:
         (done,) = await settle(studio, app)
@@ -282,22 +234,12 @@ async def test_killed_mid_download_downloads_again_without_a_second_render(studi
 async def test_a_partial_download_left_by_a_crash_is_swept_at_start(studio, emulator, app_env, monkeypatch) -> None:
     left = []
 
-    async def age_leftovers() -> None:  # the crash happened long ago: its partial file is stale
+    def age_leftovers() -> None:  # the crash happened long ago: its partial file is stale
         for path in (app_env / 'tmp').iterdir():
             os.utime(path, (time.time() - 7200, time.time() - 7200))
             left.append(path)
-    monkeypatch.setattr(emulator_module, 'CHUNK', 4096)
-    emulator.hold.add('content_mid')
-    parked = parked_requests(emulator)
-    _, (video,) = await queue(studio)
-    with App(app_env, **app_env_for(emulator)) as app:
-        await wait_until(lambda: parked and any((app_env / 'tmp').iterdir()), timeout=DEADLINE)
-        app.kill()
-    await age_leftovers()
+    _, done = await crash_mid_download(studio, emulator, app_env, monkeypatch, after_crash=age_leftovers)
     assert left, 'the crash left no partial file to sweep'
-    emulator.release()
-    with App(app_env, **app_env_for(emulator)) as app:
-        (done,) = await settle(studio, app)
     assert done.status == 'completed'
     assert not any(path.exists() for path in left)
 
