@@ -17,7 +17,6 @@ from typing import TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 log = logging.getLogger(__name__)

@@ -92,3 +92,8 @@ async def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):
             return result
         await asyncio.sleep(interval)
     raise AssertionError(f'condition not met within {timeout} s')
+
+
+async def finished(services, video_id: str, timeout: float = 10.0):
+    """Wait for a video to end (completed, failed or cancelled) and return it."""
+    return await wait_until(lambda: (v := services.videos.get(video_id)).is_terminal and v, timeout=timeout)

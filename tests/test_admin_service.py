@@ -10,7 +10,7 @@ from models import AuditEntry, User, Video, utcnow
 from services import Services
 from services.admin import AdminError
 from services.videos import VideoRequest
-from tests.conftest import wait_until
+from tests.conftest import finished
 
 
 def make_admin(services: Services, email: str = 'admin@example.com') -> User:
@@ -30,7 +30,7 @@ def audit(services: Services) -> list[AuditEntry]:
 async def completed_video(services: Services, user_id: int, key: str = 'k') -> Video:
     services.runner.start()
     video = await services.videos.submit(user_id, VideoRequest('A windmill turning slowly at dusk'), key)
-    return await wait_until(lambda: (v := services.videos.get(video.id)).is_terminal and v)
+    return await finished(services, video.id)
 
 
 ACTIONS = [

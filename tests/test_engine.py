@@ -9,7 +9,7 @@ from models import CreditEntry, Video
 from services import Services
 from services.config import Settings
 from services.videos import SubmitError, VideoRequest
-from tests.conftest import image_bytes, wait_until
+from tests.conftest import finished, image_bytes, wait_until
 
 PROMPT = 'Waves rolling onto a pebble beach at dawn'
 
@@ -88,7 +88,7 @@ async def test_runner_completes_a_video_with_every_step_in_order(services: Servi
     services.runner.start()
     try:
         video = await services.videos.submit(user.id, VideoRequest(PROMPT, image=image_bytes()), 'k')
-        done = await wait_until(lambda: (v := services.videos.get(video.id)).is_terminal and v)
+        done = await finished(services, video.id)
     finally:
         await services.runner.stop()
     assert done.status == 'completed' and done.lease_owner is None
@@ -104,7 +104,7 @@ async def test_a_refused_video_fails_with_the_reason_and_refunds_exactly_once(db
     services.runner.start()
     try:
         video = await services.videos.submit(user.id, VideoRequest(f'{PROMPT} mock:refuse'), 'k')
-        done = await wait_until(lambda: (v := services.videos.get(video.id)).is_terminal and v)
+        done = await finished(services, video.id)
     finally:
         await services.runner.stop()
     assert (done.status, done.error_code) == ('failed', 'moderation_blocked')
@@ -126,7 +126,7 @@ async def test_a_video_queued_when_the_app_stopped_runs_at_the_next_start(db_set
     second = Services.build(settings)
     second.runner.start()
     try:
-        done = await wait_until(lambda: (v := second.videos.get(video.id)).is_terminal and v)
+        done = await finished(second, video.id)
     finally:
         await second.runner.stop()
     assert done.status == 'completed'
@@ -151,7 +151,7 @@ async def test_a_crashed_runner_is_resumed_mid_poll_without_a_second_render(db_s
     second = Services.build(settings)
     second.runner.start()
     try:
-        done = await wait_until(lambda: (v := second.videos.get(video.id)).is_terminal and v)
+        done = await finished(second, video.id)
     finally:
         await second.runner.stop()
     assert done.status == 'completed' and done.attempts == 2
@@ -189,7 +189,7 @@ async def test_a_video_stuck_past_the_job_timeout_fails_and_refunds(db_settings:
     services.runner.start()
     try:
         video = await services.videos.submit(user.id, VideoRequest(PROMPT), 'k')
-        done = await wait_until(lambda: (v := services.videos.get(video.id)).is_terminal and v)
+        done = await finished(services, video.id)
     finally:
         await services.runner.stop()
     assert (done.status, done.error_code) == ('failed', 'timeout')
@@ -235,7 +235,7 @@ async def test_deleting_removes_files_and_hides_the_video_but_keeps_the_ledger(s
     try:
         video = await services.videos.submit(user.id, VideoRequest(PROMPT), 'k')
         assert not await services.videos.delete(user, video.id)  # still queued: cancel it first
-        done = await wait_until(lambda: (v := services.videos.get(video.id)).is_terminal and v)
+        done = await finished(services, video.id)
     finally:
         await services.runner.stop()
     files = [services.storage.path(done.video_path), services.storage.path(done.thumbnail_path)]

@@ -5,7 +5,7 @@ import pytest
 from services import Services
 from services.config import Settings
 from services.videos import VideoRequest
-from tests.conftest import image_bytes, wait_until
+from tests.conftest import finished, image_bytes, wait_until
 from tests.emulator import Emulator
 
 PROMPT = 'A hummingbird hovering over a red flower, macro'
@@ -34,7 +34,7 @@ async def run_one(engine: Services, prompt: str = PROMPT, **request):
     user = engine.users.sign_in_local('maker@example.com')
     try:
         video = await engine.videos.submit(user.id, VideoRequest(prompt, **request), 'key')
-        done = await wait_until(lambda: (v := engine.videos.get(video.id)).is_terminal and v, timeout=20)
+        done = await finished(engine, video.id, timeout=20)
     finally:
         await engine.runner.stop()
     return done, engine.credits.balance(user.id)

@@ -1,22 +1,16 @@
 """The admin area: 403 for everyone else on every page, every action checked again on the server,
 and each action's form with wrong, empty, huge and hostile values."""
 import pytest
-from nicegui import app
 from nicegui.testing import User
 from sqlmodel import select
 
 from models import AuditEntry, User as UserRow
 from services.videos import VideoRequest
-from tests.conftest import wait_until
-from tests.pages import sign_in
+from tests.pages import finished_video, services, sign_in
 
 ADMIN_PAGES = ['/admin', '/admin/review', '/admin/jobs', '/admin/users', '/admin/users/1', '/admin/stats',
                '/admin/audit', '/admin/users/nope']
 HOSTILE = ['', '   ', '<script>alert(1)</script>', "'; DROP TABLE user; --", 'x' * 10_000, '\x00', '🎬' * 600]
-
-
-def services():
-    return app.state.services
 
 
 def set_admin(email: str, flag: bool = True) -> UserRow:
@@ -37,12 +31,6 @@ def set_value(user: User, marker: str, value) -> None:
 def audit_actions() -> list[str]:
     with services().db.session() as session:
         return [e.action for e in session.exec(select(AuditEntry).order_by(AuditEntry.id))]
-
-
-async def finished_video(email: str, prompt: str = 'A lighthouse in a storm at night', key: str = 'k'):
-    user_id = services().users.sign_in_local(email).id
-    video = await services().videos.submit(user_id, VideoRequest(prompt), key)
-    return await wait_until(lambda: (v := services().videos.get(video.id)).is_terminal and v)
 
 
 async def test_non_admins_get_403_on_every_admin_page_and_no_admin_nav(user: User) -> None:

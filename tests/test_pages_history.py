@@ -2,26 +2,15 @@
 from datetime import timedelta
 
 import pytest
-from nicegui import app
 from nicegui.testing import User
 
 from models import Video, utcnow
 from services.videos import SubmitError, VideoRequest
 from tests.conftest import wait_until
-from tests.pages import sign_in
+from tests.pages import finished_video, services, sign_in
 
 HOSTILE = ['', ' ', '%', '_', '\\', "'; DROP TABLE video; --", '<script>alert(1)</script>', 'x' * 10_000,
            '\x00\x01', '🎬' * 300]
-
-
-def services():
-    return app.state.services
-
-
-async def finished_video(email: str, prompt: str = 'A lighthouse in a storm at night', key: str = 'k') -> Video:
-    user_id = services().users.sign_in_local(email).id
-    video = await services().videos.submit(user_id, VideoRequest(prompt), key)
-    return await wait_until(lambda: (v := services().videos.get(video.id)).is_terminal and v)
 
 
 def add_rows(user_id: int, count: int, **fields) -> list[str]:

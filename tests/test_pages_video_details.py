@@ -1,25 +1,13 @@
 """The video page's details: settings, price, credits back or not, review, timings per step."""
-from nicegui import app
 from nicegui.testing import User
 
 from models import User as UserRow
-from services.videos import VideoRequest, step_timings
-from tests.conftest import wait_until
-from tests.pages import sign_in
-
-
-def services():
-    return app.state.services
-
-
-async def finished_video(email: str, prompt: str, key: str = 'k'):
-    user_id = services().users.sign_in_local(email).id
-    video = await services().videos.submit(user_id, VideoRequest(prompt, seconds=8), key)
-    return await wait_until(lambda: (v := services().videos.get(video.id)).is_terminal and v)
+from services.videos import step_timings
+from tests.pages import finished_video, services, sign_in
 
 
 async def test_a_completed_video_shows_its_settings_price_charge_review_and_timings(user: User) -> None:
-    video = await finished_video('alice@example.com', 'A lighthouse in a storm at night')
+    video = await finished_video('alice@example.com', 'A lighthouse in a storm at night', seconds=8)
     await sign_in(user)
     await user.open(f'/videos/{video.id}')
     await user.should_see('Sora 2 · Portrait 720×1280 · 8 s')
@@ -33,7 +21,7 @@ async def test_a_completed_video_shows_its_settings_price_charge_review_and_timi
 
 
 async def test_a_failed_video_says_when_its_credits_came_back(user: User) -> None:
-    video = await finished_video('alice@example.com', 'mock:refuse this one please')
+    video = await finished_video('alice@example.com', 'mock:refuse this one please', seconds=8)
     await sign_in(user)
     await user.open(f'/videos/{video.id}')
     await user.should_see('Refunded 200 credits ·')
@@ -41,7 +29,7 @@ async def test_a_failed_video_says_when_its_credits_came_back(user: User) -> Non
 
 
 async def test_a_flagged_video_still_plays_and_shows_the_reason(user: User) -> None:
-    video = await finished_video('alice@example.com', 'A lighthouse in a storm at night')
+    video = await finished_video('alice@example.com', 'A lighthouse in a storm at night', seconds=8)
     admin = services().users.sign_in_local('root@example.com')
     with services().db.session() as session:
         row = session.get(UserRow, admin.id)
@@ -56,7 +44,7 @@ async def test_a_flagged_video_still_plays_and_shows_the_reason(user: User) -> N
 
 
 async def test_a_deleted_video_is_not_found(user: User) -> None:
-    video = await finished_video('alice@example.com', 'A lighthouse in a storm at night')
+    video = await finished_video('alice@example.com', 'A lighthouse in a storm at night', seconds=8)
     await services().videos.delete(services().users.sign_in_local('alice@example.com'), video.id)
     await sign_in(user)
     await user.open(f'/videos/{video.id}')

@@ -5,7 +5,7 @@ import pytest
 from services import Services
 from services.config import Settings
 from services.videos import SubmitError, VideoRequest
-from tests.conftest import image_bytes, wait_until
+from tests.conftest import finished, image_bytes
 from tests.emulator import Emulator
 
 PROMPT = 'A paper boat drifting down a rainy street'
@@ -18,16 +18,16 @@ async def engine(services: Services):
     await services.runner.stop()
 
 
-async def finished(engine: Services, video_id: str):
-    return await wait_until(lambda: (v := engine.videos.get(video_id)).is_terminal and v, timeout=20)
+async def settled(engine: Services, video_id: str):
+    return await finished(engine, video_id, timeout=20)
 
 
 async def test_remix_makes_a_new_paid_video_from_the_provider_render(engine: Services) -> None:
     user = engine.users.sign_in_local('maker@example.com')
-    source = await finished(engine, (await engine.videos.submit(user.id, VideoRequest(PROMPT), 'k1')).id)
+    source = await settled(engine, (await engine.videos.submit(user.id, VideoRequest(PROMPT), 'k1')).id)
     remix = await engine.videos.remix(user, source.id, 'The same boat, but at sunset', 'k2')
     assert remix.remix_of == source.id and (remix.model, remix.size, remix.seconds) == (source.model, source.size, 4)
-    done = await finished(engine, remix.id)
+    done = await settled(engine, remix.id)
     assert done.status == 'completed' and done.provider_job_id != source.provider_job_id
     job = engine.provider._read(done.provider_job_id)
     assert job['remix_of'] == source.provider_job_id and job['prompt'] == 'The same boat, but at sunset'
@@ -40,7 +40,7 @@ async def test_remix_makes_a_new_paid_video_from_the_provider_render(engine: Ser
 async def test_remix_refuses_what_cannot_be_remixed(engine: Services) -> None:
     owner = engine.users.sign_in_local('owner@example.com')
     stranger = engine.users.sign_in_local('stranger@example.com')
-    source = await finished(engine, (await engine.videos.submit(owner.id, VideoRequest(PROMPT), 'k')).id)
+    source = await settled(engine, (await engine.videos.submit(owner.id, VideoRequest(PROMPT), 'k')).id)
     for user, video_id, prompt in [(stranger, source.id, 'A stranger wants this one'), (owner, 'nope', 'x' * 20),
                                    (owner, 'x' * 5000, 'whatever prompt here'), (owner, source.id, ''),
                                    (owner, source.id, 'x' * 5000), (owner, source.id, 'bad \x00 control chars')]:
@@ -54,7 +54,7 @@ async def test_remix_refuses_what_cannot_be_remixed(engine: Services) -> None:
 
 async def test_retry_queues_a_failed_video_again_with_its_image_and_charges_again(engine: Services) -> None:
     user = engine.users.sign_in_local('maker@example.com')
-    failed = await finished(engine, (await engine.videos.submit(
+    failed = await settled(engine, (await engine.videos.submit(
         user.id, VideoRequest('mock:refuse a refused request', image=image_bytes()), 'k')).id)
     assert failed.status == 'failed' and engine.credits.balance(user.id) == 1000
     retry = await engine.videos.retry(user, failed.id, 'k2')
@@ -64,9 +64,9 @@ async def test_retry_queues_a_failed_video_again_with_its_image_and_charges_agai
     assert (await engine.videos.retry(user, failed.id, 'k2')).id == retry.id
     with pytest.raises(SubmitError):
         await engine.videos.retry(engine.users.sign_in_local('other@example.com'), failed.id, 'k3')
-    done = await finished(engine, retry.id)
+    done = await settled(engine, retry.id)
     with pytest.raises(SubmitError, match='failed or cancelled'):
-        await engine.videos.retry(user, (await finished(engine, (await engine.videos.submit(
+        await engine.videos.retry(user, (await settled(engine, (await engine.videos.submit(
             user.id, VideoRequest(PROMPT), 'k5')).id)).id, 'k6')
     assert done.status == 'failed' and engine.credits.unbalanced_users() == []
 
@@ -80,16 +80,16 @@ async def test_the_openai_provider_remixes_through_the_sdk_and_reconciles_a_lost
         engine.runner.start()
         try:
             user = engine.users.sign_in_local('maker@example.com')
-            source = await finished(engine, (await engine.videos.submit(user.id, VideoRequest(PROMPT), 'k')).id)
-            remix = await finished(engine, (await engine.videos.remix(user, source.id, 'Now in the snow', 'k2')).id)
+            source = await settled(engine, (await engine.videos.submit(user.id, VideoRequest(PROMPT), 'k')).id)
+            remix = await settled(engine, (await engine.videos.remix(user, source.id, 'Now in the snow', 'k2')).id)
             assert remix.status == 'completed' and emulator.calls['remix'] == 1
             assert emulator.jobs[remix.provider_job_id]['remix'] == source.provider_job_id
             emulator.script['remix'] = ['500']  # the remix may have started: reconcile, never resubmit
-            lost = await finished(engine, (await engine.videos.remix(user, source.id, 'Now in the fog', 'k3')).id)
+            lost = await settled(engine, (await engine.videos.remix(user, source.id, 'Now in the fog', 'k3')).id)
             assert lost.status == 'failed' and lost.error_code == 'submit_lost'
             assert emulator.calls['remix'] == 2 and engine.credits.refunded_amount(lost.id) == 100
             emulator.jobs[source.provider_job_id]['deleted'] = True
-            gone = await finished(engine, (await engine.videos.remix(user, source.id, 'Now at night', 'k4')).id)
+            gone = await settled(engine, (await engine.videos.remix(user, source.id, 'Now at night', 'k4')).id)
             assert gone.status == 'failed' and gone.error_code == 'remix_source_gone'
             assert engine.credits.unbalanced_users() == []
         finally:
