@@ -1,19 +1,19 @@
 """The live view of one video: step log, last five messages, progress, and the result.
 
-It replays the stored events, then follows new ones pushed by the event log; a slow timer
-re-reads the database too, so a push that never came (another replica's runner) is caught up.
+It follows the event log's `follow` (stored events first, then live pushes, with database
+re-reads for pushes that never come), the same way the API's event stream does.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from nicegui import ui
+from nicegui import background_tasks, ui
 
 from models import User, Video, VideoEvent
 from pages.theme import status_chip
 from services import Services
 
-CATCH_UP_SECONDS = 5.0
+CATCH_UP_SECONDS = 5.0  # how long without a push before the database is read again
 
 
 def media_url(video_id: str, variant: str, download: bool = False) -> str:
@@ -24,8 +24,7 @@ def live_video(services: Services, user: User, video: Video,
                on_finished: Callable[[Video], None] | None = None) -> None:
     """Draw the live panel of `video` in the current container and keep it up to date."""
     client = ui.context.client
-    state = {'last_id': 0, 'finished': False, 'replayed': False}
-    pending: list[VideoEvent] = []
+    state = {'finished': False}
 
     with ui.card().classes('w-full gap-3').mark('live-panel'):
         with ui.row().classes('w-full items-center gap-2'):
@@ -62,10 +61,7 @@ def live_video(services: Services, user: User, video: Video,
         with chip_box:
             status_chip(status).mark('status')
 
-    def show(event: VideoEvent) -> None:
-        if event.id <= state['last_id']:
-            return
-        state['last_id'] = event.id
+    def show(event: VideoEvent) -> None:  # each event once, in order: the event log's follow sees to it
         log.push(f'{event.created_at:%H:%M:%S}  [{event.step}] {event.message}'
                  + (f'    [Progress: {event.progress}%]' if event.progress is not None else ''))
         texts = [label.text for label in recent[1:]] + [f'[{event.step}] {event.message}']
@@ -81,7 +77,6 @@ def live_video(services: Services, user: User, video: Video,
 
     def finish() -> None:
         state['finished'] = True
-        timer.deactivate()
         cancel_button.set_visibility(False)
         done = services.videos.get(video.id)
         set_status(done.status)
@@ -104,28 +99,17 @@ def live_video(services: Services, user: User, video: Video,
         if on_finished:
             on_finished(done)
 
-    def on_event(event: VideoEvent) -> None:
-        if not state['replayed']:
-            pending.append(event)
-        else:
+    async def follow() -> None:
+        async for event in services.events.follow(video.id, recheck_seconds=CATCH_UP_SECONDS):
             with client:
                 show(event)
-
-    def catch_up() -> None:
-        for event in services.events.since(video.id, state['last_id']):
-            show(event)
+        if not state['finished']:  # a video that ended before it wrote a terminal event
+            with client:
+                finish()
 
     set_status(video.status)
-    unsubscribe = services.events.subscribe(video.id, on_event)
-    client.on_delete(unsubscribe)
-    timer = ui.timer(CATCH_UP_SECONDS, catch_up)
-    for event in services.events.since(video.id):
-        show(event)
-    state['replayed'] = True
-    for event in pending:
-        show(event)
-    if video.is_terminal and not state['finished']:
-        finish()
+    following = background_tasks.create(follow(), name=f'live-{video.id}')
+    client.on_delete(following.cancel)  # and the event log subscription goes with it
 
 
 def player(video: Video) -> None:

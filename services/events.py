@@ -6,14 +6,16 @@ drops duplicates by event id, so subscribing before replaying loses nothing.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from models import VideoEvent
+from models import Video, VideoEvent
 from services.db import Database
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,46 @@ class EventLog:
                 if not listeners:
                     del self._listeners[video_id]
         return unsubscribe
+
+    async def follow(self, video_id: str, after_id: int = 0, *, recheck_seconds: float = 3.0,
+                     max_seconds: float | None = None) -> AsyncIterator[VideoEvent]:
+        """Every event of a video after `after_id`, in order and each once: the stored ones first,
+        then the live pushes. Subscribes before reading, so nothing slips in between; re-reads the
+        database when no push came for `recheck_seconds` (another replica's runner may be working
+        it). Ends after the terminal event, or at once if the video ended before `after_id`."""
+        queue: asyncio.Queue[VideoEvent] = asyncio.Queue()
+        unsubscribe = self.subscribe(video_id, queue.put_nowait)
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        last = after_id
+        try:
+            pending = await self.db.call(self.since, video_id, last)
+            if not pending and await self.db.call(self._finished, video_id):
+                return
+            while True:
+                for event in pending:
+                    if event.id <= last:
+                        continue  # a push that the database read also found
+                    last = event.id
+                    yield event
+                    if event.status:
+                        return
+                wait = recheck_seconds if deadline is None else min(recheck_seconds, deadline - time.monotonic())
+                if wait <= 0:
+                    return
+                try:
+                    pending = [await asyncio.wait_for(queue.get(), wait)]
+                    while not queue.empty():
+                        pending.append(queue.get_nowait())
+                    pending.sort(key=lambda e: e.id)
+                except asyncio.TimeoutError:
+                    pending = await self.db.call(self.since, video_id, last)
+        finally:
+            unsubscribe()
+
+    def _finished(self, video_id: str) -> bool:
+        with self.db.session() as session:
+            video = session.get(Video, video_id)
+            return video is None or video.is_terminal
 
     def since(self, video_id: str, after_id: int = 0) -> list[VideoEvent]:
         """Every stored event of a video after `after_id`, oldest first."""

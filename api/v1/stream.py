@@ -9,9 +9,7 @@ after 30 minutes; a comment line every 15 s keeps proxies from closing an idle c
 """
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -20,7 +18,7 @@ from sse_starlette import EventSourceResponse
 from api.v1.problems import responses
 from api.v1.schemas import EventOut
 from api.v1.videos import MAX_EVENT_ID, visible_video
-from models import User, VideoEvent
+from models import User
 from services import Services
 
 MAX_STREAM_SECONDS = 30 * 60
@@ -55,42 +53,11 @@ def router(services: Services, stream_user) -> APIRouter:
 async def follow(services: Services, video_id: str, after_id: int,
                  max_seconds: float = MAX_STREAM_SECONDS) -> AsyncIterator[dict]:
     """The SSE events of one video after `after_id`, until its terminal event or `max_seconds`."""
-    queue: asyncio.Queue[VideoEvent] = asyncio.Queue()
-    unsubscribe = services.events.subscribe(video_id, queue.put_nowait)  # first, so nothing slips between
-    deadline = time.monotonic() + max_seconds
-    last = after_id
     first = True
-    try:
-        pending = await services.db.call(services.events.since, video_id, last)
-        if not pending and await services.db.call(is_finished, services, video_id):
-            return  # resumed after the end: nothing more will come
-        while True:
-            for event in pending:
-                if event.id <= last:
-                    continue  # already sent (a push that the replay also found)
-                last = event.id
-                message = {'id': str(event.id), 'data': json.dumps(EventOut.of(event).payload(), ensure_ascii=False)}
-                if first:
-                    message['retry'] = RETRY_MILLISECONDS
-                    first = False
-                yield message
-                if event.status:
-                    return  # the terminal event: the stream is complete
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            try:
-                pushed = await asyncio.wait_for(queue.get(), min(DATABASE_RECHECK_SECONDS, remaining))
-                pending = [pushed]
-                while not queue.empty():
-                    pending.append(queue.get_nowait())
-                pending.sort(key=lambda e: e.id)
-            except asyncio.TimeoutError:  # quiet: read the database (another replica may be working it)
-                pending = await services.db.call(services.events.since, video_id, last)
-    finally:
-        unsubscribe()
-
-
-def is_finished(services: Services, video_id: str) -> bool:
-    video = services.videos.get(video_id)
-    return video is None or video.is_terminal
+    async for event in services.events.follow(video_id, after_id, recheck_seconds=DATABASE_RECHECK_SECONDS,
+                                              max_seconds=max_seconds):
+        message = {'id': str(event.id), 'data': json.dumps(EventOut.of(event).payload(), ensure_ascii=False)}
+        if first:
+            message['retry'] = RETRY_MILLISECONDS
+            first = False
+        yield message
